@@ -1,0 +1,53 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequest } from '../common/dto/api-errors.decorator';
+import { ErrorResponseDto } from '../common/dto/error-response.dto';
+import { ApiKeysService } from './api-keys.service';
+import {
+  ApiKeyCreatedResponseDto,
+  ApiKeyListResponseDto,
+  ApiKeyRevokedResponseDto,
+  CreateApiKeyDto,
+  mapApiKey,
+} from './dto/api-key.dto';
+import { CurrentPrincipal, RequirePermissions } from './permissions.decorators';
+import type { Principal } from './principal';
+
+@ApiTags('API keys')
+@Controller('api-keys')
+export class ApiKeysController {
+  constructor(private readonly apiKeys: ApiKeysService) {}
+
+  @Post()
+  @RequirePermissions('api-keys:manage')
+  @ApiOperation({
+    summary: 'Create an API key',
+    description: 'The secret is in the response once; only its SHA-256 is stored. A key cannot grant more permissions or projects than it has.',
+  })
+  @ApiCreatedResponse({ type: ApiKeyCreatedResponseDto })
+  @ApiBadRequest('Validation failed, or Project not found')
+  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateApiKeyDto): Promise<ApiKeyCreatedResponseDto> {
+    const { apiKey, secret } = await this.apiKeys.create(principal, body);
+    return { success: true, apiKey: mapApiKey(apiKey), key: secret };
+  }
+
+  @Get()
+  @RequirePermissions('api-keys:manage')
+  @ApiOperation({ summary: 'List API keys (never their secrets)', description: 'Only keys within the caller\'s own permissions and projects.' })
+  @ApiOkResponse({ type: ApiKeyListResponseDto })
+  async list(@CurrentPrincipal() principal: Principal): Promise<ApiKeyListResponseDto> {
+    const apiKeys = await this.apiKeys.list(principal);
+    return { apiKeys: apiKeys.map(mapApiKey) };
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  @RequirePermissions('api-keys:manage')
+  @ApiOperation({ summary: 'Revoke an API key', description: 'Takes effect on the next request, on every replica.' })
+  @ApiOkResponse({ type: ApiKeyRevokedResponseDto })
+  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'API key not found' })
+  async revoke(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<ApiKeyRevokedResponseDto> {
+    await this.apiKeys.revoke(principal, id);
+    return { success: true, message: 'API key revoked' };
+  }
+}

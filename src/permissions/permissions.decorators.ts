@@ -1,0 +1,27 @@
+import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import { ApiBearerAuth, ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
+import { ErrorResponseDto } from '../common/dto/error-response.dto';
+import type { ScopedPermission } from './permission';
+import type { Principal } from './principal';
+
+export const REQUIRED_PERMISSIONS = 'requiredPermissions';
+export const IS_PUBLIC = 'isPublic';
+
+/** The only way a route becomes reachable with a key: every listed permission is needed. */
+export const RequirePermissions = (...permissions: [ScopedPermission, ...ScopedPermission[]]) =>
+  applyDecorators(
+    SetMetadata(REQUIRED_PERMISSIONS, permissions),
+    ApiBearerAuth('bearer'),
+    ApiSecurity('api-key'),
+    ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'No key, or an unknown, expired or revoked key' }),
+    ApiForbiddenResponse({ type: ErrorResponseDto, description: `The key lacks ${permissions.join(', ')}` }),
+  );
+
+/** Reachable without a key (health checks, API docs). */
+export const Public = () => SetMetadata(IS_PUBLIC, true);
+
+export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal => {
+  const principal = context.switchToHttp().getRequest<{ principal?: Principal }>().principal;
+  if (!principal) throw new Error('CurrentPrincipal used on a route without RequirePermissions');
+  return principal;
+});

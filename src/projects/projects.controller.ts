@@ -1,0 +1,85 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { ApiBadRequest } from '../common/dto/api-errors.decorator';
+import { ErrorResponseDto } from '../common/dto/error-response.dto';
+import { CurrentPrincipal, RequirePermissions } from '../permissions/permissions.decorators';
+import type { Principal } from '../permissions/principal';
+import {
+  CreateProjectDto,
+  mapProject,
+  ProjectDeletedResponseDto,
+  ProjectDto,
+  ProjectListResponseDto,
+  ProjectWriteResponseDto,
+  UpdateProjectDto,
+} from './dto/project.dto';
+import { ProjectsService } from './projects.service';
+
+const PROJECT_NOT_FOUND = { type: ErrorResponseDto, description: 'Project not found (or outside the key\'s projects)' };
+
+@ApiTags('Projects')
+@Controller('projects')
+export class ProjectsController {
+  constructor(private readonly projects: ProjectsService) {}
+
+  @Get()
+  @RequirePermissions('projects:read')
+  @ApiOperation({ summary: 'List projects' })
+  @ApiOkResponse({ type: ProjectListResponseDto })
+  async list(@CurrentPrincipal() principal: Principal): Promise<ProjectListResponseDto> {
+    const projects = await this.projects.list(principal);
+    return { projects: projects.map(mapProject) };
+  }
+
+  @Post()
+  @RequirePermissions('projects:write')
+  @ApiOperation({ summary: 'Create a project', description: 'The id is the Docker Compose project name. Project-scoped keys cannot create projects.' })
+  @ApiCreatedResponse({ type: ProjectWriteResponseDto })
+  @ApiBadRequest('Validation failed')
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Project already exists' })
+  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateProjectDto): Promise<ProjectWriteResponseDto> {
+    return { success: true, project: mapProject(await this.projects.create(principal, body)) };
+  }
+
+  @Get(':id')
+  @RequirePermissions('projects:read')
+  @ApiOperation({ summary: 'Get a project' })
+  @ApiOkResponse({ type: ProjectDto })
+  @ApiNotFoundResponse(PROJECT_NOT_FOUND)
+  async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<ProjectDto> {
+    return mapProject(await this.projects.get(principal, id));
+  }
+
+  @Put(':id')
+  @RequirePermissions('projects:write')
+  @ApiOperation({ summary: 'Update a project', description: 'Partial: absent fields stay.' })
+  @ApiOkResponse({ type: ProjectWriteResponseDto })
+  @ApiBadRequest('Validation failed')
+  @ApiNotFoundResponse(PROJECT_NOT_FOUND)
+  async update(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body() body: UpdateProjectDto,
+  ): Promise<ProjectWriteResponseDto> {
+    return { success: true, project: mapProject(await this.projects.update(principal, id, body)) };
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  @RequirePermissions('projects:write')
+  @ApiOperation({ summary: 'Delete a project', description: 'Refused (409) while tasks reference it.' })
+  @ApiOkResponse({ type: ProjectDeletedResponseDto })
+  @ApiNotFoundResponse(PROJECT_NOT_FOUND)
+  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Project has tasks' })
+  async delete(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<ProjectDeletedResponseDto> {
+    await this.projects.delete(principal, id);
+    return { success: true, message: 'Project deleted' };
+  }
+}

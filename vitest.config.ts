@@ -1,0 +1,35 @@
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
+
+// esbuild emits no decorator metadata, which Nest's constructor injection needs: SWC does.
+const swcPlugin = swc.vite({
+  module: { type: 'es6' },
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: true },
+    target: 'es2022',
+  },
+});
+
+export default defineConfig({
+  plugins: [swcPlugin],
+  test: {
+    projects: [
+      {
+        plugins: [swcPlugin],
+        test: { name: 'unit', include: ['src/**/*.spec.ts'], environment: 'node' },
+      },
+      {
+        plugins: [swcPlugin],
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.e2e-spec.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
