@@ -1,12 +1,25 @@
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfigModule } from './config/app-config.module';
+import type { Environment } from './config/environment';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { PermissionsModule } from './permissions/permissions.module';
 import { ProjectsModule } from './projects/projects.module';
 import { TasksModule } from './tasks/tasks.module';
 
-@Module({
-  imports: [AppConfigModule, DatabaseModule, PermissionsModule, ProjectsModule, TasksModule, HealthModule],
-})
-export class AppModule {}
+@Module({})
+export class AppModule {
+  static forRoot(environment: Environment): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(environment),
+        DatabaseModule,
+        PermissionsModule,
+        ProjectsModule,
+        TasksModule,
+        HealthModule,
+      ],
+    };
+  }
+}

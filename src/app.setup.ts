@@ -72,7 +72,7 @@ export async function createApp(rawEnvironment: Record<string, string | undefine
     },
   });
   const logger = createLogger(environment);
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, { logger, abortOnError: false });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(environment), adapter, { logger, abortOnError: false });
 
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onSend', async (request, reply) => {

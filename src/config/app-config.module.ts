@@ -1,12 +1,16 @@
-import { Global, Module } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
+import { DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfigService } from './app-config.service';
-import { validateEnvironment } from './environment';
+import { Environment } from './environment';
 
+/** Holds the environment validated at start-up (`validateEnvironment`), read through `AppConfigService`. */
 @Global()
-@Module({
-  imports: [ConfigModule.forRoot({ ignoreEnvFile: true, validate: validateEnvironment })],
-  providers: [AppConfigService],
-  exports: [AppConfigService],
-})
-export class AppConfigModule {}
+@Module({})
+export class AppConfigModule {
+  static forRoot(environment: Environment): DynamicModule {
+    return {
+      module: AppConfigModule,
+      providers: [{ provide: Environment, useValue: environment }, AppConfigService],
+      exports: [AppConfigService],
+    };
+  }
+}

@@ -1,5 +1,4 @@
 import { Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { join, resolve } from 'node:path';
 import type { TaskType } from '../tasks/task-type';
 import { Environment } from './environment';
@@ -7,10 +6,10 @@ import { Environment } from './environment';
 /** Typed, read-only view of the validated environment. */
 @Injectable()
 export class AppConfigService {
-  constructor(private readonly config: ConfigService<Environment, true>) {}
+  constructor(private readonly environment: Environment) {}
 
   private get<K extends keyof Environment>(key: K): Environment[K] {
-    return this.config.get(key, { infer: true });
+    return this.environment[key];
   }
 
   get port(): number {

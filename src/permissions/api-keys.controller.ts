@@ -7,18 +7,27 @@ import {
   ApiKeyCreatedResponseDto,
   ApiKeyListResponseDto,
   ApiKeyRevokedResponseDto,
+  CallerDto,
   CreateApiKeyDto,
   mapApiKey,
 } from './dto/api-key.dto';
-import { CurrentPrincipal, RequirePermissions } from './permissions.decorators';
+import { CurrentPrincipal, RequireAnyKey, RequirePermissions } from './permissions.decorators';
 import type { Principal } from './principal';
 
 @ApiTags('API keys')
-@Controller('api-keys')
+@Controller()
 export class ApiKeysController {
   constructor(private readonly apiKeys: ApiKeysService) {}
 
-  @Post()
+  @Get('me')
+  @RequireAnyKey()
+  @ApiOperation({ summary: 'The calling key: its id, permissions and projects', description: 'For admin portals deciding what to show.' })
+  @ApiOkResponse({ type: CallerDto })
+  me(@CurrentPrincipal() principal: Principal): CallerDto {
+    return { keyId: principal.keyId, permissions: [...principal.permissions], projectIds: principal.projectIds && [...principal.projectIds] };
+  }
+
+  @Post('api-keys')
   @RequirePermissions('api-keys:manage')
   @ApiOperation({
     summary: 'Create an API key',
@@ -31,7 +40,7 @@ export class ApiKeysController {
     return { success: true, apiKey: mapApiKey(apiKey), key: secret };
   }
 
-  @Get()
+  @Get('api-keys')
   @RequirePermissions('api-keys:manage')
   @ApiOperation({ summary: 'List API keys (never their secrets)', description: 'Only keys within the caller\'s own permissions and projects.' })
   @ApiOkResponse({ type: ApiKeyListResponseDto })
@@ -40,7 +49,7 @@ export class ApiKeysController {
     return { apiKeys: apiKeys.map(mapApiKey) };
   }
 
-  @Delete(':id')
+  @Delete('api-keys/:id')
   @HttpCode(200)
   @RequirePermissions('api-keys:manage')
   @ApiOperation({ summary: 'Revoke an API key', description: 'Takes effect on the next request, on every replica.' })

@@ -10,12 +10,21 @@ export const IS_PUBLIC = 'isPublic';
 /** The only way a route becomes reachable with a key: every listed permission is needed. */
 export const RequirePermissions = (...permissions: [ScopedPermission, ...ScopedPermission[]]) =>
   applyDecorators(
+    requireKey(permissions),
+    ApiForbiddenResponse({ type: ErrorResponseDto, description: `The key lacks ${permissions.join(', ')}` }),
+  );
+
+/** Any valid key, whatever its permissions. */
+export const RequireAnyKey = () => requireKey([]);
+
+function requireKey(permissions: ScopedPermission[]) {
+  return applyDecorators(
     SetMetadata(REQUIRED_PERMISSIONS, permissions),
     ApiBearerAuth('bearer'),
     ApiSecurity('api-key'),
     ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'No key, or an unknown, expired or revoked key' }),
-    ApiForbiddenResponse({ type: ErrorResponseDto, description: `The key lacks ${permissions.join(', ')}` }),
   );
+}
 
 /** Reachable without a key (health checks, API docs). */
 export const Public = () => SetMetadata(IS_PUBLIC, true);

@@ -91,3 +91,14 @@ export function mapApiKey(apiKey: ApiKey): ApiKeyDto {
     createdAt: apiKey.createdAt.toISOString(),
   };
 }
+
+export class CallerDto {
+  @ApiProperty({ example: 'key-8c1f2e3d4b5a6978', description: '`admin-env` for ADMIN_API_KEY' })
+  keyId: string;
+
+  @ApiProperty({ enum: GRANTABLE_PERMISSIONS, isArray: true, example: ['tasks:read'] })
+  permissions: Permission[];
+
+  @ApiProperty({ type: [String], nullable: true, example: null, description: 'Null: every project' })
+  projectIds: string[] | null;
+}

@@ -232,10 +232,7 @@ function assertDayExists(dayOfMonth: CronField, month: CronField): void {
   }
   const days = dayOfMonth.values;
   const daysText = days.length === 1 ? `day ${days[0]} does not exist` : `days ${joinWords(days.map(String), 'and')} do not exist`;
-  const monthsText = joinWords(
-    month.values.map((m) => MONTH_NAMES[m - 1]),
-    'or',
-  );
+  const monthsText = joinWords(month.values.map((m) => MONTH_NAMES[m - 1]), 'or');
   throw new CronExpressionError(`never fires: ${daysText} in ${monthsText}`);
 }
 

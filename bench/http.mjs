@@ -1,0 +1,350 @@
+// HTTP benchmark of the tasks API on PostgreSQL (`npm run bench`).
+//
+// Starts the built service against a fresh PostgreSQL database, seeds 100 tasks,
+// and measures with autocannon, in interleaved rounds (so drift hits every scenario
+// alike): a bare node:http server (the physical limit), an authenticated static
+// route, GET one task, GET the 100-task list, and the bare server again with the
+// list-sized body. Prints medians across rounds, ratios, and whether the aims hold.
+//
+// Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, 2), BENCH_CONNECTIONS (50),
+// BENCH_ROUNDS (3), BENCH_PG_URL (server to create the database on, default
+// postgres://postgres@127.0.0.1:5432/postgres), BENCH_BUILD=1 (rebuild first),
+// BENCH_STATIC_PATH (default /api/v1/ping; the baseline route).
+import autocannon from 'autocannon';
+import { fork, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const MAIN = join(ROOT, 'dist', 'src', 'main.js');
+const HOST = '127.0.0.1';
+
+const settings = {
+  duration: positiveInt('BENCH_DURATION', 10),
+  warmup: positiveInt('BENCH_WARMUP', 2),
+  connections: positiveInt('BENCH_CONNECTIONS', 50),
+  rounds: positiveInt('BENCH_ROUNDS', 3),
+  pgUrl: process.env.BENCH_PG_URL ?? `postgres://postgres@${HOST}:5432/postgres`,
+  staticPath: process.env.BENCH_STATIC_PATH ?? '/api/v1/ping',
+};
+const TASK_COUNT = 100;
+const AIMS = { get: 1 / 2, list: 1 / 3 }; // minimum throughput relative to the static route
+
+function positiveInt(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+function log(message) {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+// ---------------------------------------------------------------- resources
+// Everything started is registered here, so a failure or Ctrl-C still cleans up.
+const cleanups = [];
+let cleaningUp = null;
+function cleanup() {
+  cleaningUp ??= (async () => {
+    for (const step of cleanups.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        log(`cleanup step failed: ${error.message}`);
+      }
+    }
+  })();
+  return cleaningUp;
+}
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    log(`${signal}: cleaning up`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+/** SIGTERM, then SIGKILL if the child has not exited within five seconds. */
+async function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A port the OS just reported free on the loopback interface. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, HOST, () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// ---------------------------------------------------------------- build
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+function ensureBuilt() {
+  if (!existsSync(MAIN) || process.env.BENCH_BUILD === '1') {
+    log('building (npx nest build)');
+    const result = spawnSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'inherit' });
+    if (result.status !== 0) throw new Error('nest build failed');
+  } else if (newestMtime(join(ROOT, 'src')) > statSync(MAIN).mtimeMs) {
+    // Not rebuilt automatically: the build empties dist/, which others may be using.
+    log('WARNING: src/ is newer than dist/; measuring the old build (BENCH_BUILD=1 rebuilds)');
+  }
+}
+
+// ---------------------------------------------------------------- database
+async function withAdminClient(work) {
+  const client = new pg.Client({ connectionString: settings.pgUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+async function createDatabase() {
+  const name = `bench_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
+  const serverVersion = await withAdminClient(async (client) => {
+    await client.query(`CREATE DATABASE "${name}"`);
+    return (await client.query('SHOW server_version')).rows[0].server_version;
+  });
+  cleanups.push(async () => {
+    // FORCE: a stray connection from a killed service must not keep the database alive.
+    await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    log(`dropped database ${name}`);
+  });
+  const url = new URL(settings.pgUrl);
+  url.pathname = `/${name}`;
+  return { name, url: url.toString(), serverVersion };
+}
+
+// ---------------------------------------------------------------- service
+async function startService(databaseUrl) {
+  const port = await freePort();
+  const apiKey = `bench-${randomBytes(24).toString('hex')}`;
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      HOST,
+      PORT: String(port),
+      DATABASE_URL: databaseUrl,
+      ADMIN_API_KEY: apiKey,
+      LOG_REQUESTS: 'false',
+      LOG_LEVEL: 'warn',
+    },
+  });
+  cleanups.push(() => stopChild(child));
+
+  const base = `http://${HOST}:${port}`;
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`service exited with code ${child.exitCode} during start-up`);
+    try {
+      if ((await fetch(`${base}/health`)).ok) return { base, apiKey };
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error('service did not answer /health within 60 s');
+}
+
+async function startBareServer(bodies) {
+  const child = fork(join(ROOT, 'bench', 'bare-server.mjs'), { stdio: 'inherit' });
+  cleanups.push(() => stopChild(child));
+  const ready = new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`bare server exited with code ${code}`)));
+  });
+  child.send({ bodies });
+  const { port } = await ready;
+  return `http://${HOST}:${port}`;
+}
+
+// ---------------------------------------------------------------- seeding
+async function api(service, method, path, body) {
+  const response = await fetch(`${service.base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${service.apiKey}`, ...(body && { 'content-type': 'application/json' }) },
+    body: body && JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, text };
+}
+
+async function expectStatus(service, method, path, expected, body) {
+  const { status, text } = await api(service, method, path, body);
+  if (status !== expected) throw new Error(`${method} ${path}: expected ${expected}, got ${status}: ${text.slice(0, 300)}`);
+  return text;
+}
+
+async function seed(service) {
+  await expectStatus(service, 'POST', '/api/v1/projects', 201, { id: 'bench', name: 'Bench' });
+  const ids = [];
+  for (let i = 0; i < TASK_COUNT; i++) {
+    const text = await expectStatus(service, 'POST', '/api/v1/tasks', 201, {
+      name: `bench-backup-${String(i).padStart(3, '0')}`,
+      type: 'backup',
+      projectId: 'bench',
+      cronExpression: '0 2 * * *',
+      timezone: 'America/New_York',
+      backupConfig: { type: 'full', destination: 's3', encrypt: true },
+    });
+    ids.push(JSON.parse(text).task.id);
+  }
+  return ids;
+}
+
+// ---------------------------------------------------------------- measuring
+async function cannon(url, headers, duration) {
+  const result = await autocannon({ url, headers, connections: settings.connections, duration });
+  const failures = result.non2xx + result.errors + result.timeouts;
+  if (failures > 0) {
+    throw new Error(
+      `${url}: ${result.non2xx} non-2xx responses, ${result.errors} errors, ${result.timeouts} timeouts ` +
+        `(status counts ${JSON.stringify({ '1xx': result['1xx'], '2xx': result['2xx'], '3xx': result['3xx'], '4xx': result['4xx'], '5xx': result['5xx'] })})`,
+    );
+  }
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+};
+
+async function measure(scenarios) {
+  const samples = new Map(scenarios.map((scenario) => [scenario.key, []]));
+  for (let round = 1; round <= settings.rounds; round++) {
+    for (const scenario of scenarios) {
+      await cannon(scenario.url, scenario.headers, settings.warmup); // JIT, pools, caches
+      const sample = await cannon(scenario.url, scenario.headers, settings.duration);
+      samples.get(scenario.key).push(sample);
+      log(`round ${round}/${settings.rounds} ${scenario.label}: ${Math.round(sample.rps)} req/s, p50 ${sample.p50} ms, p99 ${sample.p99} ms`);
+    }
+  }
+  return scenarios.map((scenario) => {
+    const runs = samples.get(scenario.key);
+    return {
+      ...scenario,
+      runs: runs.map((run) => run.rps),
+      rps: median(runs.map((run) => run.rps)),
+      p50: median(runs.map((run) => run.p50)),
+      p99: median(runs.map((run) => run.p99)),
+    };
+  });
+}
+
+// ---------------------------------------------------------------- report
+function report(results, facts) {
+  const by = Object.fromEntries(results.map((result) => [result.key, result]));
+  const ratio = (a, b) => by[a].rps / by[b].rps;
+  const fixed = (value, digits = 2) => value.toFixed(digits);
+
+  const lines = [
+    `Date: ${facts.date}`,
+    `Machine: ${facts.cpuModel}, ${facts.cpus} CPUs, ${facts.memoryGiB} GiB RAM, ${facts.os}`,
+    `Node ${facts.node}, PostgreSQL ${facts.postgres}, autocannon ${facts.autocannon}`,
+    `Load: ${settings.connections} connections, ${settings.rounds} rounds x ${settings.duration} s (after ${settings.warmup} s warm-up each), medians across rounds`,
+    '',
+    '| Scenario | Body (bytes) | req/s (median) | p50 (ms) | p99 (ms) | req/s per round |',
+    '|---|---:|---:|---:|---:|---|',
+    ...results.map(
+      (r) => `| ${r.label} | ${r.bytes} | ${Math.round(r.rps)} | ${r.p50} | ${r.p99} | ${r.runs.map(Math.round).join(', ')} |`,
+    ),
+    '',
+    `get/static    = ${fixed(ratio('get', 'static'))}  (aim >= ${fixed(AIMS.get)})`,
+    `list/static   = ${fixed(ratio('list', 'static'))}  (aim >= ${fixed(AIMS.list)})`,
+    `static/bare   = ${fixed(ratio('static', 'bareOne'))}`,
+    `list/bareList = ${fixed(ratio('list', 'bareList'))}`,
+    '',
+  ];
+  const aims = [
+    ['get >= 0.5 x static', ratio('get', 'static') >= AIMS.get],
+    ['list >= 1/3 x static', ratio('list', 'static') >= AIMS.list],
+  ];
+  for (const [aim, held] of aims) lines.push(held ? `aim held:   ${aim}` : `AIM MISSED: ${aim}`);
+  if (settings.staticPath !== '/api/v1/ping') lines.push(`NOTE: static baseline is ${settings.staticPath}, not /api/v1/ping (provisional)`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+// ---------------------------------------------------------------- main
+async function main() {
+  ensureBuilt();
+  const database = await createDatabase();
+  log(`created database ${database.name}`);
+  const service = await startService(database.url);
+  const taskIds = await seed(service);
+  log(`seeded 1 project and ${taskIds.length} tasks`);
+
+  const auth = { authorization: `Bearer ${service.apiKey}` };
+  const getPath = `/api/v1/tasks/${taskIds[0]}`;
+  const listPath = `/api/v1/tasks?limit=${TASK_COUNT}`;
+  const staticBody = await expectStatus(service, 'GET', settings.staticPath, 200).catch((error) => {
+    throw new Error(`${error.message}\n(no static route yet? BENCH_STATIC_PATH=/health gives a provisional, unauthenticated baseline)`);
+  });
+  const oneBody = await expectStatus(service, 'GET', getPath, 200);
+  const listBody = await expectStatus(service, 'GET', listPath, 200);
+  if (JSON.parse(listBody).tasks.length !== TASK_COUNT) throw new Error(`the list did not return ${TASK_COUNT} tasks`);
+
+  // The bare server answers with the service's own bodies, byte for byte.
+  const bare = await startBareServer({ '/one': oneBody, '/list': listBody });
+
+  const size = (text) => Buffer.byteLength(text);
+  const scenarios = [
+    { key: 'bareOne', label: 'bare node:http, one-task body', url: `${bare}/one`, bytes: size(oneBody) },
+    { key: 'static', label: `static route ${settings.staticPath} (auth)`, url: service.base + settings.staticPath, headers: auth, bytes: size(staticBody) },
+    { key: 'get', label: 'GET /api/v1/tasks/:id (auth)', url: service.base + getPath, headers: auth, bytes: size(oneBody) },
+    { key: 'list', label: `GET /api/v1/tasks?limit=${TASK_COUNT} (auth)`, url: service.base + listPath, headers: auth, bytes: size(listBody) },
+    { key: 'bareList', label: 'bare node:http, 100-task body', url: `${bare}/list`, bytes: size(listBody) },
+  ];
+  const results = await measure(scenarios);
+
+  const cpus = os.cpus();
+  report(results, {
+    date: new Date().toISOString(),
+    node: process.version,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    postgres: database.serverVersion,
+    autocannon: (await import('autocannon/package.json', { with: { type: 'json' } })).default.version,
+  });
+}
+
+try {
+  await main();
+} catch (error) {
+  process.exitCode = 1;
+  log(`FAILED: ${error.stack ?? error}`);
+} finally {
+  await cleanup();
+}
