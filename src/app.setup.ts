@@ -117,7 +117,6 @@ export async function createApp(rawEnvironment: Record<string, string | undefine
       exposedHeaders: ['X-Request-Id'],
     });
   }
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
 
   SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'api/docs-json',
