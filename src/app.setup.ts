@@ -1,4 +1,4 @@
-import { ConsoleLogger, INestApplication, RequestMethod, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ConsoleLogger, INestApplication, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
@@ -7,21 +7,12 @@ import type { IncomingMessage } from 'node:http';
 import { AppModule } from './app.module';
 import { AppConfigService } from './config/app-config.service';
 import { validateEnvironment, type Environment } from './config/environment';
-import { ValidationFailedError, type FieldError } from './common/errors/domain-errors';
+import { createValidationPipe } from './common/validation-pipe';
 import { GlobalExceptionFilter } from './common/errors/global-exception.filter';
 import { ErrorResponseDto } from './common/dto/error-response.dto';
 
 export const API_PREFIX = 'api/v1';
 const REQUEST_ID_PATTERN = /^[\w.-]{1,64}$/;
-
-/** `endpoints.0.url: url must be a URL address`, one entry per failed constraint. */
-export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
-  return errors.flatMap((error) => {
-    const field = error.property === undefined ? parent || 'body' : parent ? `${parent}.${error.property}` : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
-    return [...own, ...flattenValidationErrors(error.children ?? [], field)];
-  });
-}
 
 function createLogger(environment: Environment): ConsoleLogger {
   const levels = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
@@ -100,15 +91,7 @@ export async function createApp(rawEnvironment: Record<string, string | undefine
     ],
   });
   app.useGlobalFilters(new GlobalExceptionFilter());
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      stopAtFirstError: true,
-      exceptionFactory: (errors) => new ValidationFailedError(flattenValidationErrors(errors)),
-    }),
-  );
+  app.useGlobalPipes(createValidationPipe());
   if (config.corsOrigins.length > 0) {
     app.enableCors({
       origin: config.corsOrigins,

@@ -82,6 +82,9 @@ describe('errors: envelope, statuses and order', () => {
       );
       expectError(await t.api.put(`/api/v1/tasks/${task.id}`, { timezone: 'Nowhere/City', projectId: 'nope' }), 400, 'Invalid timezone');
       expectError(await t.api.put(`/api/v1/tasks/${task.id}`, { projectId: 'nope' }), 400, 'Project not found');
+      for (const field of ['name', 'cronExpression', 'enabled', 'projectId', 'timezone', 'healthCheckConfig']) {
+        expectError(await t.api.put(`/api/v1/tasks/${task.id}`, { [field]: null }), 400, 'Validation failed');
+      }
       // A refused update loses nothing.
       expect((await t.api.get(`/api/v1/tasks/${task.id}`)).body).toMatchObject({
         cronExpression: task.cronExpression,
