@@ -3,12 +3,13 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage } from 'node:http';
 import { AppModule } from './app.module';
 import { AppConfigService } from './config/app-config.service';
 import { validateEnvironment, type Environment } from './config/environment';
 import { createValidationPipe } from './common/validation-pipe';
-import { GlobalExceptionFilter } from './common/errors/global-exception.filter';
+import { GlobalExceptionFilter, toErrorResponse } from './common/errors/global-exception.filter';
 import { ErrorResponseDto } from './common/dto/error-response.dto';
 
 export const API_PREFIX = 'api/v1';
@@ -57,6 +58,11 @@ export async function createApp(rawEnvironment: Record<string, string | undefine
   const environment = validateEnvironment(rawEnvironment);
   const adapter = new FastifyAdapter({
     bodyLimit: environment.BODY_LIMIT_BYTES,
+    // A malformed URL or an over-long path parameter is answered by the router, before Nest.
+    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => {
+      const { status, body } = toErrorResponse(error);
+      void reply.status(status).send(body);
+    },
     genReqId: (request: IncomingMessage) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();

@@ -3,6 +3,9 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { ApiKey } from './entities/api-key.entity';
 
+// Arbitrary constant shared by every replica: serialises the first start's key generation.
+const GENERATED_KEY_LOCK_ID = 4_711_003;
+
 @Injectable()
 export class ApiKeysRepository {
   constructor(@InjectRepository(ApiKey) private readonly repository: Repository<ApiKey>) {}
@@ -19,8 +22,16 @@ export class ApiKeysRepository {
     return this.repository.find({ order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
-  count(): Promise<number> {
-    return this.repository.count();
+  /** Stores the key only if there is no key at all; replicas starting together generate one between them. */
+  insertIfNone(apiKey: ApiKey): Promise<boolean> {
+    return this.repository.manager.transaction(async (manager) => {
+      if (manager.connection.options.type === 'postgres') {
+        await manager.query('SELECT pg_advisory_xact_lock($1)', [GENERATED_KEY_LOCK_ID]);
+      }
+      if ((await manager.count(ApiKey)) > 0) return false;
+      await manager.save(apiKey);
+      return true;
+    });
   }
 
   insert(apiKey: ApiKey): Promise<ApiKey> {

@@ -39,9 +39,12 @@ export class ApiKeysService implements OnApplicationBootstrap {
 
   /** With no key configured and none stored, make one and leave it in a file only root can read. */
   async onApplicationBootstrap(): Promise<void> {
-    if (this.bootstrapKeyHash || (await this.apiKeys.count()) > 0) return;
+    if (this.bootstrapKeyHash) return;
     const secret = generateSecret();
-    await this.apiKeys.insert(this.buildKey(secret, { name: 'admin (generated at first start)', permissions: ['*'] }, null));
+    const created = await this.apiKeys.insertIfNone(
+      this.buildKey(secret, { name: 'admin (generated at first start)', permissions: ['*'] }, null),
+    );
+    if (!created) return;
     const file = this.config.adminApiKeyFile;
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, `${secret}\n`, { mode: 0o600 });
@@ -52,17 +55,21 @@ export class ApiKeysService implements OnApplicationBootstrap {
   async authenticate(secret: string): Promise<Principal | null> {
     const hash = sha256(secret);
     if (this.bootstrapKeyHash && timingSafeEqual(hash, this.bootstrapKeyHash)) {
-      return { keyId: BOOTSTRAP_KEY_ID, permissions: ['*'], projectIds: null };
+      return { keyId: BOOTSTRAP_KEY_ID, permissions: ['*'], projectIds: null, expiresAt: null };
     }
     const apiKey = await this.apiKeys.findByHash(hash.toString('hex'));
     if (!apiKey || (apiKey.expiresAt && apiKey.expiresAt.getTime() <= Date.now())) return null;
-    return { keyId: apiKey.id, permissions: apiKey.permissions, projectIds: apiKey.projectIds };
+    return { keyId: apiKey.id, permissions: apiKey.permissions, projectIds: apiKey.projectIds, expiresAt: apiKey.expiresAt };
   }
 
   async create(principal: Principal, request: CreateApiKeyDto): Promise<{ apiKey: ApiKey; secret: string }> {
-    const expiresAt = request.expiresAt ? new Date(request.expiresAt) : null;
+    const expiresAt = request.expiresAt ? new Date(request.expiresAt) : principal.expiresAt;
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
       throw new ValidationFailedError([{ field: 'expiresAt', message: 'expiresAt must be in the future' }]);
+    }
+    // A short-lived key must not be able to leave a permanent one behind.
+    if (principal.expiresAt && (!expiresAt || expiresAt > principal.expiresAt)) {
+      throw new ForbiddenError('A key cannot mint a key that outlives it');
     }
     // A scoped key that names no projects mints a key for its own projects, never a wider one.
     const projectIds = request.projectIds ?? principal.projectIds;

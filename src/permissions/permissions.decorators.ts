@@ -6,6 +6,7 @@ import type { Principal } from './principal';
 
 export const REQUIRED_PERMISSIONS = 'requiredPermissions';
 export const IS_PUBLIC = 'isPublic';
+export const ALL_PROJECTS_ONLY = 'allProjectsOnly';
 
 /** The only way a route becomes reachable with a key: every listed permission is needed. */
 export const RequirePermissions = (...permissions: [ScopedPermission, ...ScopedPermission[]]) =>
@@ -25,6 +26,9 @@ function requireKey(permissions: ScopedPermission[]) {
     ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'No key, or an unknown, expired or revoked key' }),
   );
 }
+
+/** Refused (403) to keys limited to some projects: checked with the permissions, before the body. */
+export const RequireAllProjects = () => SetMetadata(ALL_PROJECTS_ONLY, true);
 
 /** Reachable without a key (health checks, API docs). */
 export const Public = () => SetMetadata(IS_PUBLIC, true);

@@ -17,10 +17,10 @@ import { PermissionsGuard } from './permissions.guard';
 import type { Principal } from './principal';
 
 const KEYS: Record<string, Principal> = {
-  'admin-secret': { keyId: 'key-admin', permissions: ['*'], projectIds: null },
-  'reader-secret': { keyId: 'key-reader', permissions: ['tasks:read'], projectIds: null },
-  'writer-secret': { keyId: 'key-writer', permissions: ['tasks:read', 'tasks:write'], projectIds: ['a'] },
-  'nothing-secret': { keyId: 'key-nothing', permissions: [], projectIds: null },
+  'admin-secret': { keyId: 'key-admin', permissions: ['*'], projectIds: null, expiresAt: null },
+  'reader-secret': { keyId: 'key-reader', permissions: ['tasks:read'], projectIds: null, expiresAt: null },
+  'writer-secret': { keyId: 'key-writer', permissions: ['tasks:read', 'tasks:write'], projectIds: ['a'], expiresAt: null },
+  'nothing-secret': { keyId: 'key-nothing', permissions: [], projectIds: null, expiresAt: null },
 };
 
 /** Stands in for ApiKeysService: only `authenticate` is used by the guard. */

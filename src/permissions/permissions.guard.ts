@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { ForbiddenError, UnauthorizedError } from '../common/errors/domain-errors';
 import { ApiKeysService } from './api-keys.service';
 import type { ScopedPermission } from './permission';
-import { IS_PUBLIC, REQUIRED_PERMISSIONS } from './permissions.decorators';
+import { ALL_PROJECTS_ONLY, IS_PUBLIC, REQUIRED_PERMISSIONS } from './permissions.decorators';
 import { hasPermission, type Principal } from './principal';
 
 function presentedKey(request: FastifyRequest): string | undefined {
@@ -38,6 +38,9 @@ export class PermissionsGuard implements CanActivate {
     if (!required) throw new ForbiddenError('This route has no permission policy');
     const missing = required.filter((permission) => !hasPermission(principal, permission));
     if (missing.length > 0) throw new ForbiddenError(`Missing permission: ${missing.join(', ')}`);
+    if (principal.projectIds !== null && this.reflector.getAllAndOverride<boolean>(ALL_PROJECTS_ONLY, targets)) {
+      throw new ForbiddenError('A key limited to some projects cannot do this');
+    }
 
     request.principal = principal;
     return true;

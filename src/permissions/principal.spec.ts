@@ -7,6 +7,7 @@ const principal = (permissions: Permission[], projectIds: string[] | null = null
   keyId: 'key-test',
   permissions,
   projectIds,
+  expiresAt: null,
 });
 
 describe('hasPermission', () => {

@@ -6,6 +6,8 @@ export interface Principal {
   permissions: readonly Permission[];
   /** Null: every project. */
   projectIds: readonly string[] | null;
+  /** Null: never. */
+  expiresAt: Date | null;
 }
 
 export function hasPermission(principal: Principal, permission: ScopedPermission): boolean {

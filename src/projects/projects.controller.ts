@@ -9,7 +9,7 @@ import {
 } from '@nestjs/swagger';
 import { ApiBadRequest } from '../common/dto/api-errors.decorator';
 import { ErrorResponseDto } from '../common/dto/error-response.dto';
-import { CurrentPrincipal, RequirePermissions } from '../permissions/permissions.decorators';
+import { CurrentPrincipal, RequireAllProjects, RequirePermissions } from '../permissions/permissions.decorators';
 import type { Principal } from '../permissions/principal';
 import {
   CreateProjectDto,
@@ -40,12 +40,13 @@ export class ProjectsController {
 
   @Post()
   @RequirePermissions('projects:write')
+  @RequireAllProjects()
   @ApiOperation({ summary: 'Create a project', description: 'The id is the Docker Compose project name. Project-scoped keys cannot create projects.' })
   @ApiCreatedResponse({ type: ProjectWriteResponseDto })
   @ApiBadRequest('Validation failed')
   @ApiConflictResponse({ type: ErrorResponseDto, description: 'Project already exists' })
-  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateProjectDto): Promise<ProjectWriteResponseDto> {
-    return { success: true, project: mapProject(await this.projects.create(principal, body)) };
+  async create(@Body() body: CreateProjectDto): Promise<ProjectWriteResponseDto> {
+    return { success: true, project: mapProject(await this.projects.create(body)) };
   }
 
   @Get(':id')

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ConflictError, ForbiddenError, NotFoundError } from '../common/errors/domain-errors';
+import { ConflictError, NotFoundError } from '../common/errors/domain-errors';
 import { canAccessProject, type Principal } from '../permissions/principal';
 import type { CreateProjectDto, UpdateProjectDto } from './dto/project.dto';
 import { Project } from './entities/project.entity';
@@ -20,8 +20,8 @@ export class ProjectsService {
     return project;
   }
 
-  async create(principal: Principal, request: CreateProjectDto): Promise<Project> {
-    if (principal.projectIds !== null) throw new ForbiddenError('A project-scoped key cannot create projects');
+  /** Only keys for every project get here (`@RequireAllProjects`). */
+  async create(request: CreateProjectDto): Promise<Project> {
     if (await this.projects.exists(request.id)) throw new ConflictError('Project already exists');
     const project = new Project();
     project.id = request.id;

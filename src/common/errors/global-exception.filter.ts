@@ -17,6 +17,7 @@ const MESSAGES_BY_STATUS: Record<number, string> = {
   406: 'Not acceptable',
   408: 'Request timeout',
   413: 'Payload too large',
+  414: 'URI too long',
   415: 'Unsupported media type',
   429: 'Too many requests',
 };

@@ -7,11 +7,8 @@ import type { Project } from '../entities/project.entity';
 export const PROJECT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 const DOCKER_HOST_PATTERN = /^(unix|tcp|ssh|npipe|http|https):\/\/\S+$/;
 
-export class UpdateProjectDto {
-  @ApiPropertyOptional({ example: 'Production', maxLength: 200 })
-  @IsOptionalNotNull() @IsString() @Length(1, 200) @Matches(/\S/, { message: 'name must not be blank' })
-  name?: string;
-
+/** Fields a project may leave out, on create as on update. */
+class ProjectOptionalFieldsDto {
   @ApiPropertyOptional({ nullable: true, example: 'Customer-facing stack', maxLength: 2000 })
   @IsOptional() @IsString() @Length(0, 2000)
   description?: string | null;
@@ -26,7 +23,7 @@ export class UpdateProjectDto {
   dockerHost?: string | null;
 }
 
-export class CreateProjectDto extends UpdateProjectDto {
+export class CreateProjectDto extends ProjectOptionalFieldsDto {
   @ApiProperty({ example: 'production', description: 'The Docker Compose project name (lower-case letters, digits, - and _)' })
   @IsString() @Length(1, 63)
   @Matches(PROJECT_ID_PATTERN, { message: 'id must be a Compose project name: lower-case letters, digits, - and _, starting with a letter or digit' })
@@ -34,7 +31,13 @@ export class CreateProjectDto extends UpdateProjectDto {
 
   @ApiProperty({ example: 'Production', maxLength: 200 })
   @IsString() @Length(1, 200) @Matches(/\S/, { message: 'name must not be blank' })
-  declare name: string;
+  name: string;
+}
+
+export class UpdateProjectDto extends ProjectOptionalFieldsDto {
+  @ApiPropertyOptional({ example: 'Production', maxLength: 200 })
+  @IsOptionalNotNull() @IsString() @Length(1, 200) @Matches(/\S/, { message: 'name must not be blank' })
+  name?: string;
 }
 
 export class ProjectDto {
