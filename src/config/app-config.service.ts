@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TaskType } from '../tasks/task-type';
-import { Environment } from './environment';
+import { Environment, SECRET_VARIABLES } from './environment';
 
 /** Typed, read-only view of the validated environment. */
 @Injectable()
@@ -56,5 +58,67 @@ export class AppConfigService {
       custom: this.get('DEFAULT_TIMEOUT_CUSTOM_SECONDS'),
     };
     return byType[type];
+  }
+
+  get schedulerEnabled(): boolean {
+    return this.get('SCHEDULER_ENABLED');
+  }
+
+  /** Unique per process unless set: a restarted replica is a new one. */
+  get replicaId(): string {
+    return this.get('REPLICA_ID') ?? this.generatedReplicaId;
+  }
+
+  private readonly generatedReplicaId = `${hostname().slice(0, 60)}-${process.pid}-${randomBytes(3).toString('hex')}`;
+
+  get maxConcurrentRuns(): number {
+    return this.get('MAX_CONCURRENT_RUNS');
+  }
+
+  get catchUpWindowMs(): number {
+    return this.get('CATCH_UP_WINDOW_SECONDS') * 1000;
+  }
+
+  get runLeaseMs(): number {
+    return this.get('RUN_LEASE_SECONDS') * 1000;
+  }
+
+  get schedulerTickMs(): number {
+    return this.get('SCHEDULER_TICK_SECONDS') * 1000;
+  }
+
+  get reconcileIntervalMs(): number {
+    return this.get('RECONCILE_INTERVAL_SECONDS') * 1000;
+  }
+
+  get shutdownGraceMs(): number {
+    return this.get('SHUTDOWN_GRACE_SECONDS') * 1000;
+  }
+
+  get outputLimitBytes(): number {
+    return this.get('OUTPUT_LIMIT_BYTES');
+  }
+
+  get historyMaxPerTask(): number {
+    return this.get('HISTORY_MAX_PER_TASK');
+  }
+
+  get historyMaxAgeMs(): number {
+    return this.get('HISTORY_MAX_AGE_DAYS') * 86_400_000;
+  }
+
+  get metricsPublic(): boolean {
+    return this.get('METRICS_ACCESS') === 'public';
+  }
+
+  get customHostCommandsUser(): string | undefined {
+    return this.get('CUSTOM_HOST_COMMANDS_USER');
+  }
+
+  /** Values of the configured secrets (long enough to mask without hitting ordinary words). */
+  get secretValues(): string[] {
+    return SECRET_VARIABLES.map((name) => this.environment.secrets[name]).filter(
+      (value): value is string => typeof value === 'string' && value.length >= 6,
+    );
   }
 }

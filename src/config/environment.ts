@@ -72,7 +72,59 @@ export class Environment {
 
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   TASK_HISTORY_IN_RESPONSE = 10;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  SCHEDULER_ENABLED = true;
+
+  @IsOptional() @IsString() @Matches(/^[\w.-]{1,100}$/, { message: 'REPLICA_ID may hold letters, digits, _, . and - (at most 100)' })
+  REPLICA_ID?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  MAX_CONCURRENT_RUNS = 8;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(7 * 86_400)
+  CATCH_UP_WINDOW_SECONDS = 3600;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(5) @Max(3600)
+  RUN_LEASE_SECONDS = 30;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(300)
+  SCHEDULER_TICK_SECONDS = 5;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(3600)
+  RECONCILE_INTERVAL_SECONDS = 30;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(3600)
+  SHUTDOWN_GRACE_SECONDS = 30;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1024) @Max(16 * 1024 * 1024)
+  OUTPUT_LIMIT_BYTES = 64 * 1024;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(1_000_000)
+  HISTORY_MAX_PER_TASK = 1000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(36_500)
+  HISTORY_MAX_AGE_DAYS = 90;
+
+  @IsOptional() @IsIn(['key', 'public'])
+  METRICS_ACCESS: 'key' | 'public' = 'key';
+
+  @IsOptional() @IsString() @Matches(/^[a-z_][a-z0-9_-]*\$?$/i, { message: 'CUSTOM_HOST_COMMANDS_USER must be a user name' })
+  CUSTOM_HOST_COMMANDS_USER?: string;
+
+  /** Filled by `validateEnvironment`; not an environment variable. */
+  secrets: Partial<Record<(typeof SECRET_VARIABLES)[number], string>> = {};
 }
+
+/** Variables whose values are secrets: masked wherever command output is stored. */
+export const SECRET_VARIABLES = [
+  'ADMIN_API_KEY',
+  'DATABASE_URL',
+  'S3_ACCESS_KEY_ID',
+  'S3_SECRET_ACCESS_KEY',
+  'BACKUP_AGE_PASSPHRASE',
+  'ALERT_WEBHOOK_URL',
+] as const;
 
 export class InvalidEnvironmentError extends Error {}
 
@@ -90,5 +142,7 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
     });
     throw new InvalidEnvironmentError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
+  // Secrets read by later parts (S3, age, webhooks) are kept for masking even before they are validated here.
+  environment.secrets = Object.fromEntries(SECRET_VARIABLES.map((name) => [name, relevant[name] as string | undefined]));
   return environment;
 }

@@ -3,13 +3,15 @@ import { join, resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { ApiKey } from '../permissions/entities/api-key.entity';
 import { Project } from '../projects/entities/project.entity';
+import { ProjectLock } from '../scheduler/entities/project-lock.entity';
+import { SchedulerReplica } from '../scheduler/entities/scheduler-replica.entity';
 import { Execution } from '../tasks/entities/execution.entity';
 import { Task } from '../tasks/entities/task.entity';
 import { dialectOf } from './dialect';
 import { postgresMigrations } from './migrations/postgres';
 import { sqliteMigrations } from './migrations/sqlite';
 
-export const ENTITIES = [Project, Task, Execution, ApiKey];
+export const ENTITIES = [Project, Task, Execution, ApiKey, SchedulerReplica, ProjectLock];
 
 export interface DatabaseSettings {
   databaseUrl?: string;

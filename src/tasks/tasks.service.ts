@@ -18,6 +18,7 @@ import type { UpdateTaskDto } from './dto/update-task.dto';
 import { Execution } from './entities/execution.entity';
 import { Task } from './entities/task.entity';
 import { ExecutionsRepository } from './executions.repository';
+import { TaskChanges } from './task-changes';
 import { CONFIG_PROPERTY, isHostCommand, type TaskConfig } from './task-config';
 import { resolveTaskConfig } from './task-config.defaults';
 import { TASK_TYPES, type TaskType } from './task-type';
@@ -42,6 +43,7 @@ export class TasksService {
     private readonly projects: ProjectsRepository,
     private readonly cron: CronEvaluator,
     private readonly config: AppConfigService,
+    private readonly changes: TaskChanges,
   ) {}
 
   async list(principal: Principal, query: ListTasksQueryDto): Promise<{ views: TaskView[]; total: number }> {
@@ -77,10 +79,13 @@ export class TasksService {
     task.timezone = timezone;
     task.config = config;
     task.timeoutSeconds = body.timeoutSeconds ?? null;
-    task.nextRun = this.scheduledNextRun(task, new Date());
+    task.scheduledFrom = new Date();
+    task.nextRun = this.scheduledNextRun(task, task.scheduledFrom);
     task.lastRun = null;
     task.lastStatus = null;
+    task.revision = 1;
     const saved = await this.tasks.insert(task);
+    await this.changes.publish(saved.id);
     return this.view(saved, projectName, new Date());
   }
 
@@ -116,10 +121,15 @@ export class TasksService {
     task.timezone = timezone;
     task.config = config;
     if (body.timeoutSeconds !== undefined) task.timeoutSeconds = body.timeoutSeconds;
-    if (scheduleChanged) task.nextRun = this.scheduledNextRun(task, new Date());
+    if (scheduleChanged) {
+      task.scheduledFrom = new Date();
+      task.nextRun = this.scheduledNextRun(task, task.scheduledFrom);
+    }
+    task.revision += 1;
     // The loaded relation would win over projectId when saving.
     const { project: _previousProject, ...columns } = task;
     const saved = await this.tasks.save(Object.assign(new Task(), columns));
+    await this.changes.publish(saved.id);
     return this.view(saved, projectName, new Date());
   }
 
@@ -127,11 +137,12 @@ export class TasksService {
     const task = await this.findVisible(principal, id);
     this.assertHostCommandPermission(principal, task.type, task.config);
     await this.tasks.delete(id);
+    await this.changes.publish(id);
   }
 
   /** Tasks of projects outside the key's scope behave as if they did not exist. */
-  private async findVisible(principal: Principal, id: string): Promise<TaskWithProject> {
-    const task = await this.tasks.findById(id);
+  async findVisible(principal: Principal, id: string): Promise<TaskWithProject> {
+    const task = await this.tasks.findWithProject(id);
     if (!task || !canAccessProject(principal, task.projectId)) throw new TaskNotFoundError();
     return task;
   }
@@ -150,7 +161,7 @@ export class TasksService {
     return resolveTaskConfig(type, given as never);
   }
 
-  private assertHostCommandPermission(principal: Principal, type: TaskType, config: TaskConfig): void {
+  assertHostCommandPermission(principal: Principal, type: TaskType, config: TaskConfig): void {
     if (isHostCommand(type, config) && !hasPermission(principal, 'tasks:host-commands')) {
       throw new ForbiddenError('Missing permission: tasks:host-commands (a custom task without container runs on the host)');
     }

@@ -53,6 +53,14 @@ export class Task {
   @Column({ type: TIMESTAMP_COLUMN_TYPE, nullable: true })
   nextRun: Date | null;
 
+  /** Slots before this instant are never run: creating, editing or enabling does not backfill. */
+  @Column({ type: TIMESTAMP_COLUMN_TYPE })
+  scheduledFrom: Date;
+
+  /** Bumped by every change made through the API, so replicas can tell what to re-arm. */
+  @Column({ type: 'integer', default: 1 })
+  revision: number;
+
   @Column({ type: TIMESTAMP_COLUMN_TYPE, nullable: true })
   lastRun: Date | null;
 

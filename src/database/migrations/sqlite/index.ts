@@ -1,4 +1,5 @@
 import { InitialSchema1795900000000 } from './1795900000000-initial-schema';
+import { Scheduler1795910000000 } from './1795910000000-scheduler';
 
 /** In order; each dialect has its own, reviewed. */
-export const sqliteMigrations = [InitialSchema1795900000000];
+export const sqliteMigrations = [InitialSchema1795900000000, Scheduler1795910000000];
