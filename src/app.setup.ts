@@ -72,6 +72,12 @@ export async function createApp(rawEnvironment: Record<string, string | undefine
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(environment), adapter, { logger, abortOnError: false });
 
   const fastify = app.getHttpAdapter().getInstance();
+  // A POST without a body (e.g. /run) may still say it is JSON: treat it as no body, not as an error.
+  const jsonParser = fastify.getDefaultJsonParser('error', 'error');
+  app.useBodyParser('application/json', { bodyLimit: environment.BODY_LIMIT_BYTES }, (request, body, done) => {
+    if (body.length === 0) done(null, undefined);
+    else void jsonParser(request as FastifyRequest, body.toString('utf8'), done);
+  });
   fastify.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -94,6 +100,7 @@ export async function createApp(rawEnvironment: Record<string, string | undefine
     exclude: [
       { path: 'health', method: RequestMethod.GET },
       { path: 'health/ready', method: RequestMethod.GET },
+      { path: 'metrics', method: RequestMethod.GET },
     ],
   });
   app.useGlobalFilters(new GlobalExceptionFilter());

@@ -38,7 +38,7 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: the database answers', description: '503 says which component is down.' })
+  @ApiOperation({ summary: 'Readiness: the database answers and the scheduler ticks', description: '503 says which component is down.' })
   @ApiOkResponse({ type: ReadinessDto })
   @ApiServiceUnavailableResponse({ type: ReadinessDto })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessDto> {

@@ -1,9 +1,11 @@
 import { Module } from '@nestjs/common';
+import { SchedulerModule } from '../scheduler/scheduler.module';
 import { HealthController } from './health.controller';
 import { HealthRepository } from './health.repository';
 import { HealthService } from './health.service';
 
 @Module({
+  imports: [SchedulerModule],
   controllers: [HealthController],
   providers: [HealthRepository, HealthService],
 })

@@ -1,4 +1,6 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfigService } from '../config/app-config.service';
+import { SchedulerService } from '../scheduler/scheduler.service';
 import { HealthRepository } from './health.repository';
 
 export interface ComponentCheck {
@@ -23,7 +25,11 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
 
 @Injectable()
 export class HealthService {
-  constructor(private readonly health: HealthRepository) {}
+  constructor(
+    private readonly health: HealthRepository,
+    private readonly scheduler: SchedulerService,
+    private readonly config: AppConfigService,
+  ) {}
 
   async readiness(): Promise<Readiness> {
     const database = await withTimeout(this.health.ping(), CHECK_TIMEOUT_MS).then(
@@ -33,7 +39,21 @@ export class HealthService {
         message: `database unreachable: ${error instanceof Error ? error.message : String(error)}`,
       }),
     );
-    const checks = { database };
+    const checks: Record<string, ComponentCheck> = { database };
+    if (this.scheduler.enabled) checks.scheduler = this.schedulerCheck();
     return { ready: Object.values(checks).every((check) => check.status === 'up'), checks };
+  }
+
+  /** A scheduler that silently stopped ticking must show: nothing else would until runs are missed. */
+  private schedulerCheck(): ComponentCheck {
+    const heartbeat = this.scheduler.heartbeat;
+    const staleAfterMs = Math.max(3 * this.config.schedulerTickMs, 15_000);
+    if (heartbeat && Date.now() - heartbeat.getTime() <= staleAfterMs) return { status: 'up' };
+    return {
+      status: 'down',
+      message: heartbeat
+        ? `scheduler heartbeat stale: last tick ${heartbeat.toISOString()}`
+        : 'scheduler heartbeat stale: no tick yet',
+    };
   }
 }

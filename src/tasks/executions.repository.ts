@@ -8,7 +8,8 @@ import { Execution } from './entities/execution.entity';
 export type NewExecution = Pick<
   Execution,
   'id' | 'taskId' | 'trigger' | 'triggeredBy' | 'scheduledFor' | 'executedAt' | 'status' | 'replicaId' | 'leaseExpiresAt'
->;
+> &
+  Partial<Pick<Execution, 'finishedAt' | 'duration' | 'error'>>;
 
 export interface FinishedExecution {
   status: Exclude<ExecutionStatus, 'running'>;

@@ -1,0 +1,243 @@
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { hostname } from 'node:os';
+import type { Subscription } from 'rxjs';
+import { AppConfigService } from '../config/app-config.service';
+import { MetricsService } from '../metrics/metrics.service';
+import { CronEvaluator } from '../tasks/cron-evaluator';
+import { ExecutionsRepository } from '../tasks/executions.repository';
+import { TaskChanges, type TaskChange } from '../tasks/task-changes';
+import { TasksRepository, type TaskSchedule } from '../tasks/tasks.repository';
+import { SchedulerReplica } from './entities/scheduler-replica.entity';
+import { RunsService } from './runs.service';
+import { CLOCK, SCHEDULE_TIMERS, type Clock, type ScheduleTimers } from './schedule-timers';
+import { SchedulerRepository } from './scheduler.repository';
+import { TaskChangesListener } from './task-changes.listener';
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * Keeps one timer per enabled task, armed at the instant the cron evaluator computes, and hands
+ * each slot to the runs service, which lets the database decide which replica runs it.
+ */
+@Injectable()
+export class SchedulerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(SchedulerService.name);
+  /** Armed tasks and the revision they were armed at. */
+  private readonly armed = new Map<string, number>();
+  private subscription: Subscription | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private running = false;
+  private lastTickAt: Date | null = null;
+  private lastReconcileAt = 0;
+  private lastPruneAt = 0;
+
+  constructor(
+    private readonly tasks: TasksRepository,
+    private readonly executions: ExecutionsRepository,
+    private readonly schedulerRepository: SchedulerRepository,
+    private readonly runs: RunsService,
+    private readonly cron: CronEvaluator,
+    private readonly changes: TaskChanges,
+    private readonly listener: TaskChangesListener,
+    private readonly config: AppConfigService,
+    private readonly metrics: MetricsService,
+    @Inject(SCHEDULE_TIMERS) private readonly timers: ScheduleTimers,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {
+    this.metrics.addCollector(() => this.collectReplicaTicks());
+  }
+
+  get enabled(): boolean {
+    return this.config.schedulerEnabled;
+  }
+
+  get armedCount(): number {
+    return this.armed.size;
+  }
+
+  /** When the scheduler last completed its periodic work; null before the first tick. */
+  get heartbeat(): Date | null {
+    return this.lastTickAt;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.enabled) return;
+    await this.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stop(this.config.shutdownGraceMs);
+  }
+
+  async start(): Promise<void> {
+    const now = this.clock.now();
+    const replica = Object.assign(new SchedulerReplica(), {
+      id: this.config.replicaId,
+      hostname: hostname().slice(0, 255),
+      pid: process.pid,
+      startedAt: now,
+      heartbeatAt: now,
+      stoppedAt: null,
+    });
+    await this.schedulerRepository.saveReplica(replica);
+    this.running = true;
+    this.subscription = this.changes.changes.subscribe((change) => this.onChange(change));
+    await this.listener.start((change) => {
+      if (change.replicaId !== this.config.replicaId) this.onChange(change);
+    });
+
+    const schedules = await this.tasks.findEnabledSchedules();
+    for (const schedule of schedules) {
+      this.arm(schedule, now);
+      await this.catchUp(schedule, now);
+    }
+    this.metrics.scheduledTasks.set(this.armed.size);
+    this.logger.log(`Scheduler started on replica ${this.config.replicaId}: ${this.armed.size} task(s) armed`);
+    await this.tick();
+    this.scheduleTick();
+  }
+
+  /** Stops firing, lets running work finish for up to `graceMs`, then interrupts the rest. */
+  async stop(graceMs: number): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    clearTimeout(this.tickTimer);
+    this.subscription?.unsubscribe();
+    await this.listener.stop();
+    this.timers.disarmAll();
+    this.armed.clear();
+    await this.runs.drain(graceMs);
+    await this.schedulerRepository.markStopped(this.config.replicaId, this.clock.now()).catch(() => undefined);
+  }
+
+  /** One round of the scheduler's own upkeep; a failed round leaves the heartbeat stale. */
+  async tick(): Promise<void> {
+    const now = this.clock.now();
+    await this.runs.maintain();
+    await this.runs.reapExpired();
+    if (now.getTime() - this.lastReconcileAt >= this.config.reconcileIntervalMs) {
+      await this.reconcile();
+      this.lastReconcileAt = now.getTime();
+    }
+    if (now.getTime() - this.lastPruneAt >= HOUR_MS) {
+      await this.executions.pruneOlderThan(new Date(now.getTime() - this.config.historyMaxAgeMs));
+      this.lastPruneAt = now.getTime();
+    }
+    await this.schedulerRepository.heartbeat(this.config.replicaId, now);
+    this.lastTickAt = now;
+    this.metrics.lastTick.set({ replica: this.config.replicaId }, now.getTime() / 1000);
+  }
+
+  /** Brings the armed set in line with the database: the safety net under change notifications. */
+  async reconcile(): Promise<void> {
+    const revisions = await this.tasks.findEnabledRevisions();
+    for (const taskId of [...this.armed.keys()]) {
+      if (!revisions.has(taskId)) this.disarm(taskId);
+    }
+    for (const [taskId, revision] of revisions) {
+      if (this.armed.get(taskId) !== revision) await this.rearm(taskId);
+    }
+  }
+
+  private scheduleTick(): void {
+    if (!this.running) return;
+    this.tickTimer = setTimeout(() => {
+      this.tick()
+        .catch((error: unknown) => this.logger.error(`Scheduler tick failed: ${String(error)}`))
+        .finally(() => this.scheduleTick());
+    }, this.config.schedulerTickMs);
+    this.tickTimer.unref();
+  }
+
+  private onChange(change: TaskChange): void {
+    if (!this.running) return;
+    this.rearm(change.taskId).catch((error: unknown) =>
+      this.logger.error(`Re-arming task ${change.taskId} failed: ${String(error)}`),
+    );
+  }
+
+  /** A created, edited, enabled, disabled or deleted task: armed from now on, never backfilled. */
+  private async rearm(taskId: string): Promise<void> {
+    const schedule = await this.tasks.findEnabledSchedule(taskId);
+    if (!this.running) return;
+    if (!schedule) this.disarm(taskId);
+    else this.arm(schedule, this.clock.now());
+    this.metrics.scheduledTasks.set(this.armed.size);
+  }
+
+  private arm(schedule: TaskSchedule, after: Date): void {
+    const slot = this.nextSlot(schedule, after);
+    if (!slot) {
+      this.disarm(schedule.id);
+      return;
+    }
+    this.armed.set(schedule.id, schedule.revision);
+    this.timers.arm(schedule.id, slot, () => this.fire(schedule.id, schedule.revision, slot));
+  }
+
+  private disarm(taskId: string): void {
+    this.timers.disarm(taskId);
+    this.armed.delete(taskId);
+  }
+
+  private nextSlot(schedule: TaskSchedule, after: Date): Date | null {
+    try {
+      return this.cron.nextRun(schedule.cronExpression, schedule.timezone, after);
+    } catch (error) {
+      // Stored expressions were valid when saved; one that no longer parses is logged, not fired.
+      this.logger.error(`Task ${schedule.id} has an unusable schedule: ${String(error)}`);
+      return null;
+    }
+  }
+
+  private fire(taskId: string, revision: number, slot: Date): void {
+    this.fireSlot(taskId, revision, slot).catch((error: unknown) =>
+      this.logger.error(`Firing task ${taskId} for ${slot.toISOString()} failed: ${String(error)}`),
+    );
+  }
+
+  private async fireSlot(taskId: string, revision: number, slot: Date): Promise<void> {
+    if (!this.running || this.armed.get(taskId) !== revision) return;
+    const task = await this.tasks.findById(taskId);
+    if (!task || !task.enabled || task.revision !== revision) {
+      // Changed since it was armed: the change notification or the reconcile re-arms it.
+      await this.rearm(taskId);
+      return;
+    }
+    const schedule: TaskSchedule = task;
+    this.arm(schedule, slot);
+    await this.tasks.recordNextRun(taskId, this.nextSlot(schedule, slot));
+    await this.runs.runSlot(task, slot, 'schedule');
+  }
+
+  /**
+   * With no replica up at a slot, the latest missed slot within the catch-up window runs once at
+   * start-up. The stored nextRun tells cheaply whether anything was missed at all.
+   */
+  private async catchUp(schedule: TaskSchedule, now: Date): Promise<void> {
+    if (!schedule.nextRun || schedule.nextRun > now || this.config.catchUpWindowMs === 0) return;
+    const windowStart = Math.max(now.getTime() - this.config.catchUpWindowMs, schedule.scheduledFrom.getTime());
+    let latest: Date | null = null;
+    for (let slot = this.nextSlot(schedule, new Date(windowStart - 1)); slot && slot <= now; slot = this.nextSlot(schedule, slot)) {
+      latest = slot;
+    }
+    const next = this.nextSlot(schedule, now);
+    await this.tasks.recordNextRun(schedule.id, next);
+    if (!latest) return;
+    const task = await this.tasks.findById(schedule.id);
+    if (task) await this.runs.runSlot(task, latest, 'catch-up');
+  }
+
+  private async collectReplicaTicks(): Promise<void> {
+    const since = new Date(this.clock.now().getTime() - 24 * HOUR_MS);
+    for (const replica of await this.schedulerRepository.findReplicasSince(since)) {
+      this.metrics.lastTick.set({ replica: replica.id }, replica.heartbeatAt.getTime() / 1000);
+    }
+  }
+}
