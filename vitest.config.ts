@@ -23,12 +23,24 @@ export default defineConfig({
         plugins: [swcPlugin],
         test: {
           name: 'e2e',
-          include: ['test/**/*.e2e-spec.ts'],
+          include: ['test/*.e2e-spec.ts'],
           environment: 'node',
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
           fileParallelism: false,
+        },
+      },
+      {
+        plugins: [swcPlugin],
+        test: {
+          // Several service processes on one PostgreSQL database: run with E2E_DATABASE=postgres.
+          name: 'e2e-replicas',
+          include: ['test/replicas/*.e2e-spec.ts'],
+          environment: 'node',
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
         },
       },
     ],

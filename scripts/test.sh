@@ -68,14 +68,18 @@ status=0
 run_vitest unit --project unit || status=1
 (unset DATABASE_URL; E2E_DATABASE=sqlite run_vitest e2e-sqlite --project e2e) || status=1
 E2E_DATABASE=postgres run_vitest e2e-postgres --project e2e || status=1
+E2E_DATABASE=postgres run_vitest e2e-replicas --project e2e-replicas || status=1
 
+# One closing line for the whole run; a suite that failed to load counts as a failure.
 node -e '
   const fs = require("fs"); const path = require("path");
   let passed = 0, failed = 0;
-  for (const file of fs.readdirSync(process.argv[1])) {
+  for (const file of fs.readdirSync(process.argv[1]).sort()) {
     const report = JSON.parse(fs.readFileSync(path.join(process.argv[1], file), "utf8"));
-    passed += report.numPassedTests; failed += report.numFailedTests + (report.numTotalTestSuites && !report.success && report.numFailedTests === 0 ? 1 : 0);
-    console.log(`${file.replace(/\.json$/, "")}: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests + report.numTodoTests} skipped`);
+    const broken = !report.success && report.numFailedTests === 0 ? 1 : 0;
+    passed += report.numPassedTests;
+    failed += report.numFailedTests + broken;
+    console.log(`${file.replace(/\.json$/, "")}: ${report.numPassedTests} passed, ${report.numFailedTests + broken} failed`);
   }
   console.log(`\n${passed} passed, ${failed} failed`);' "$results_dir"
 exit $status

@@ -30,6 +30,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private readonly logger = new Logger(SchedulerService.name);
   /** Armed tasks and the revision they were armed at. */
   private readonly armed = new Map<string, number>();
+  /** Enabled tasks whose stored schedule has no next slot (or no longer parses), by revision. */
+  private readonly unschedulable = new Map<string, number>();
   private subscription: Subscription | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -112,6 +114,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     await this.listener.stop();
     this.timers.disarmAll();
     this.armed.clear();
+    this.unschedulable.clear();
     await this.runs.drain(graceMs);
     await this.schedulerRepository.markStopped(this.config.replicaId, this.clock.now()).catch(() => undefined);
   }
@@ -141,7 +144,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       if (!revisions.has(taskId)) this.disarm(taskId);
     }
     for (const [taskId, revision] of revisions) {
-      if (this.armed.get(taskId) !== revision) await this.rearm(taskId);
+      if (this.armed.get(taskId) !== revision && this.unschedulable.get(taskId) !== revision) await this.rearm(taskId);
     }
   }
 
@@ -175,8 +178,11 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     const slot = this.nextSlot(schedule, after);
     if (!slot) {
       this.disarm(schedule.id);
+      // Remembered so the reconcile does not retry (and re-log) it until the task changes.
+      this.unschedulable.set(schedule.id, schedule.revision);
       return;
     }
+    this.unschedulable.delete(schedule.id);
     this.armed.set(schedule.id, schedule.revision);
     this.timers.arm(schedule.id, slot, () => this.fire(schedule.id, schedule.revision, slot));
   }
@@ -184,6 +190,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private disarm(taskId: string): void {
     this.timers.disarm(taskId);
     this.armed.delete(taskId);
+    this.unschedulable.delete(taskId);
   }
 
   private nextSlot(schedule: TaskSchedule, after: Date): Date | null {
@@ -205,6 +212,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private async fireSlot(taskId: string, revision: number, slot: Date): Promise<void> {
     if (!this.running || this.armed.get(taskId) !== revision) return;
     const task = await this.tasks.findById(taskId);
+    // stop() or a newer revision may have come while the task was being read.
+    if (!this.running || this.armed.get(taskId) !== revision) return;
     if (!task || !task.enabled || task.revision !== revision) {
       // Changed since it was armed: the change notification or the reconcile re-arms it.
       await this.rearm(taskId);
@@ -213,6 +222,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     const schedule: TaskSchedule = task;
     this.arm(schedule, slot);
     await this.tasks.recordNextRun(taskId, this.nextSlot(schedule, slot));
+    if (!this.running) return;
     await this.runs.runSlot(task, slot, 'schedule');
   }
 
@@ -222,9 +232,10 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
    */
   private async catchUp(schedule: TaskSchedule, now: Date): Promise<void> {
     if (!schedule.nextRun || schedule.nextRun > now || this.config.catchUpWindowMs === 0) return;
-    const windowStart = Math.max(now.getTime() - this.config.catchUpWindowMs, schedule.scheduledFrom.getTime());
+    // Slots from the window's start on, and strictly after the schedule took effect.
+    const after = Math.max(now.getTime() - this.config.catchUpWindowMs - 1, schedule.scheduledFrom.getTime());
     let latest: Date | null = null;
-    for (let slot = this.nextSlot(schedule, new Date(windowStart - 1)); slot && slot <= now; slot = this.nextSlot(schedule, slot)) {
+    for (let slot = this.nextSlot(schedule, new Date(after)); slot && slot <= now; slot = this.nextSlot(schedule, slot)) {
       latest = slot;
     }
     const next = this.nextSlot(schedule, now);

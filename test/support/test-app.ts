@@ -18,8 +18,12 @@ export interface TestApp {
  * The real application, listening on loopback, on this run's database (PostgreSQL when the
  * run was started with E2E_DATABASE=postgres, else a SQLite file of its own).
  */
-export async function startTestApp(environment: Record<string, string | undefined> = {}): Promise<TestApp> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'tasks-e2e-'));
+export async function startTestApp(
+  environment: Record<string, string | undefined> = {},
+  options: { dataDir?: string } = {},
+): Promise<TestApp> {
+  // A given data directory outlives the app (a restart on the same SQLite file); a made one does not.
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'tasks-e2e-'));
   const app = await createApp({
     DATABASE_URL: process.env.DATABASE_URL,
     DATA_DIR: dataDir,
@@ -38,9 +42,38 @@ export async function startTestApp(environment: Record<string, string | undefine
     dataDir,
     async close() {
       await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
 
 export const usingPostgres = (): boolean => Boolean(process.env.DATABASE_URL);
+
+/**
+ * A database of its own, for scenarios that need no other scheduler around (catch-up after every
+ * replica was down, several replicas): a new PostgreSQL database on this run's server, or — on
+ * SQLite — the fresh file every app already gets. Returns the environment to start apps with.
+ */
+export async function isolatedDatabase(): Promise<{ environment: Record<string, string>; drop(): Promise<void> }> {
+  const runUrl = process.env.DATABASE_URL;
+  if (!runUrl) return { environment: {}, drop: async () => undefined };
+  const { Client } = await import('pg');
+  const adminUrl = new URL(runUrl);
+  adminUrl.pathname = '/postgres';
+  const name = `tasks_e2e_iso_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
+  const admin = new Client({ connectionString: adminUrl.toString() });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(runUrl);
+  url.pathname = `/${name}`;
+  return {
+    environment: { DATABASE_URL: url.toString() },
+    async drop() {
+      const client = new Client({ connectionString: adminUrl.toString() });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
