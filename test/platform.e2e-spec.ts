@@ -36,7 +36,7 @@ describe('platform', () => {
       expect(await t.api.get('/health', { key: null })).toMatchObject({ status: 200, body: { status: 'ok' } });
       expect(await t.api.get('/health/ready', { key: null })).toMatchObject({
         status: 200,
-        body: { status: 'ok', checks: { database: { status: 'up' } } },
+        body: { status: 'ok', checks: { database: { status: 'up' }, scheduler: { status: 'up' } } },
       });
     });
   });
@@ -76,6 +76,11 @@ describe('platform', () => {
           'POST /api/v1/api-keys',
           'DELETE /api/v1/api-keys/{id}',
           'GET /api/v1/me',
+          'POST /api/v1/tasks/{id}/run',
+          'GET /api/v1/tasks/{id}/executions',
+          'GET /api/v1/tasks/{id}/executions/{executionId}',
+          'POST /api/v1/tasks/{id}/executions/{executionId}/cancel',
+          'GET /metrics',
           'GET /health',
           'GET /health/ready',
         ].sort(),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { fromJson, rawQuery, toDate } from '../database/raw-rows';
 import { ApiKey } from './entities/api-key.entity';
 
 // Arbitrary constant shared by every replica: serialises the first start's key generation.
@@ -10,8 +11,20 @@ const GENERATED_KEY_LOCK_ID = 4_711_003;
 export class ApiKeysRepository {
   constructor(@InjectRepository(ApiKey) private readonly repository: Repository<ApiKey>) {}
 
-  findByHash(keyHash: string): Promise<ApiKey | null> {
-    return this.repository.findOneBy({ keyHash });
+  /** On every request: a raw read, without TypeORM's per-query building and hydration. */
+  async findByHash(keyHash: string): Promise<Pick<ApiKey, 'id' | 'permissions' | 'projectIds' | 'expiresAt'> | null> {
+    const [row] = await rawQuery<{ id: string; permissions: string; projectIds: string | null; expiresAt: Date | string | null }>(
+      this.repository.manager.connection,
+      'SELECT "id", "permissions", "projectIds", "expiresAt" FROM "api_keys" WHERE "keyHash" = :keyHash',
+      { keyHash },
+    );
+    if (!row) return null;
+    return {
+      id: row.id,
+      permissions: fromJson<ApiKey['permissions']>(row.permissions) ?? [],
+      projectIds: fromJson<string[]>(row.projectIds),
+      expiresAt: toDate(row.expiresAt),
+    };
   }
 
   findById(id: string): Promise<ApiKey | null> {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, LessThan, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import { fromJson, rawQuery, toDate } from '../database/raw-rows';
 import type { ExecutionStatus } from './execution-status';
 import { Execution } from './entities/execution.entity';
 
@@ -20,12 +21,34 @@ export interface FinishedExecution {
   output: { stdout: string; stderr: string } | null;
 }
 
+type ExecutionRow = Pick<Execution, 'id' | 'taskId' | 'trigger' | 'triggeredBy' | 'status' | 'duration' | 'error'> & {
+  scheduledFor: Date | string | null;
+  executedAt: Date | string;
+  finishedAt: Date | string | null;
+  result: string | null;
+};
+
 @Injectable()
 export class ExecutionsRepository {
   constructor(@InjectRepository(Execution) private readonly repository: Repository<Execution>) {}
 
-  findRecent(taskId: string, limit: number): Promise<Execution[]> {
-    return this.repository.find({ where: { taskId }, order: { executedAt: 'DESC', id: 'DESC' }, take: limit });
+  /** Read with every GET of a task: raw SQL (see `database/raw-rows.ts`); without the output. */
+  async findRecent(taskId: string, limit: number): Promise<Execution[]> {
+    const rows = await rawQuery<ExecutionRow>(
+      this.repository.manager.connection,
+      `SELECT "id", "taskId", "trigger", "triggeredBy", "scheduledFor", "executedAt", "finishedAt", "status", "duration", "result", "error"
+       FROM "executions" WHERE "taskId" = :taskId ORDER BY "executedAt" DESC, "id" DESC LIMIT :limit`,
+      { taskId, limit },
+    );
+    return rows.map((row) =>
+      Object.assign(new Execution(), {
+        ...row,
+        scheduledFor: toDate(row.scheduledFor),
+        executedAt: toDate(row.executedAt),
+        finishedAt: toDate(row.finishedAt),
+        result: fromJson<Execution['result']>(row.result),
+      }),
+    );
   }
 
   async findPage(

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { fromJson, rawQuery, toBoolean, toDate } from '../database/raw-rows';
 import type { TaskType } from './task-type';
 import { Task } from './entities/task.entity';
 
@@ -20,38 +21,91 @@ export const TASK_CHANGES_CHANNEL = 'task_changes';
 /** A task with its project's name, as every task response shows it. */
 export type TaskWithProject = Task & { project: { name: string } };
 
+const SELECT_TASKS = `SELECT t."id", t."name", t."type", t."enabled", t."projectId", t."cronExpression", t."timezone", t."config",
+  t."timeoutSeconds", t."nextRun", t."lastRun", t."lastStatus", t."scheduledFrom", t."revision", t."createdAt", t."updatedAt",
+  p."name" AS "projectName" FROM "tasks" t INNER JOIN "projects" p ON p."id" = t."projectId"`;
+
+type RawDate = Date | string | null;
+
+interface TaskRow {
+  id: string;
+  name: string;
+  type: TaskType;
+  enabled: boolean | number;
+  projectId: string;
+  cronExpression: string;
+  timezone: string;
+  config: string;
+  timeoutSeconds: number | null;
+  nextRun: RawDate;
+  lastRun: RawDate;
+  lastStatus: Task['lastStatus'];
+  scheduledFrom: RawDate;
+  revision: number;
+  createdAt: RawDate;
+  updatedAt: RawDate;
+  projectName: string;
+}
+
+function taskFromRow(row: TaskRow): TaskWithProject {
+  return Object.assign(new Task(), {
+    id: row.id,
+    name: row.name,
+    type: row.type,
+    enabled: toBoolean(row.enabled),
+    projectId: row.projectId,
+    cronExpression: row.cronExpression,
+    timezone: row.timezone,
+    config: fromJson<Task['config']>(row.config),
+    timeoutSeconds: row.timeoutSeconds,
+    nextRun: toDate(row.nextRun),
+    lastRun: toDate(row.lastRun),
+    lastStatus: row.lastStatus,
+    scheduledFrom: toDate(row.scheduledFrom),
+    revision: row.revision,
+    createdAt: toDate(row.createdAt),
+    updatedAt: toDate(row.updatedAt),
+    project: { name: row.projectName },
+  }) as TaskWithProject;
+}
+
 @Injectable()
 export class TasksRepository {
   constructor(@InjectRepository(Task) private readonly repository: Repository<Task>) {}
 
-  private withProject() {
-    return this.repository
-      .createQueryBuilder('task')
-      .innerJoin('task.project', 'project')
-      .addSelect('project.name');
+  private get dataSource() {
+    return this.repository.manager.connection;
   }
 
-  findWithProject(id: string): Promise<TaskWithProject | null> {
-    return this.withProject().where('task.id = :id', { id }).getOne() as Promise<TaskWithProject | null>;
+  /** The task read paths are the API's hottest: raw SQL, mapped by hand (see `database/raw-rows.ts`). */
+  async findWithProject(id: string): Promise<TaskWithProject | null> {
+    const [row] = await rawQuery<TaskRow>(this.dataSource, `${SELECT_TASKS} WHERE t."id" = :id`, { id });
+    return row ? taskFromRow(row) : null;
   }
 
   async findPage(filter: TaskFilter, limit: number, offset: number): Promise<{ tasks: TaskWithProject[]; total: number }> {
-    const query = this.withProject();
-    if (filter.projectIds !== null) {
-      if (filter.projectIds.length === 0) return { tasks: [], total: 0 };
-      query.andWhere('task.projectId IN (:...projectIds)', { projectIds: filter.projectIds });
-    }
-    if (filter.projectId !== undefined) query.andWhere('task.projectId = :projectId', { projectId: filter.projectId });
-    if (filter.type !== undefined) query.andWhere('task.type = :type', { type: filter.type });
-    if (filter.enabled !== undefined) query.andWhere('task.enabled = :enabled', { enabled: filter.enabled });
-    const [tasks, total] = await query
-      .orderBy('task.createdAt', 'ASC')
-      .addOrderBy('task.id', 'ASC')
-      // A many-to-one join adds no rows, so plain LIMIT/OFFSET pages correctly (take/skip would add a subquery).
-      .limit(limit)
-      .offset(offset)
-      .getManyAndCount();
-    return { tasks: tasks as TaskWithProject[], total };
+    if (filter.projectIds !== null && filter.projectIds.length === 0) return { tasks: [], total: 0 };
+    const conditions: string[] = [];
+    if (filter.projectIds !== null) conditions.push('t."projectId" IN (:...projectIds)');
+    if (filter.projectId !== undefined) conditions.push('t."projectId" = :projectId');
+    if (filter.type !== undefined) conditions.push('t."type" = :type');
+    if (filter.enabled !== undefined) conditions.push('t."enabled" = :enabled');
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const parameters = { ...filter, limit, offset };
+    // One round trip: the window function counts every match before LIMIT applies.
+    const rows = await rawQuery<TaskRow & { total: number | string }>(
+      this.dataSource,
+      `${SELECT_TASKS.replace('SELECT ', 'SELECT COUNT(*) OVER () AS "total", ')} ${where} ORDER BY t."createdAt", t."id" LIMIT :limit OFFSET :offset`,
+      parameters,
+    );
+    if (rows.length > 0) return { tasks: rows.map(taskFromRow), total: Number(rows[0].total) };
+    if (offset === 0) return { tasks: [], total: 0 };
+    const [count] = await rawQuery<{ total: number | string }>(
+      this.dataSource,
+      `SELECT COUNT(*) AS "total" FROM "tasks" t ${where}`,
+      parameters,
+    );
+    return { tasks: [], total: Number(count.total) };
   }
 
   insert(task: Task): Promise<Task> {
