@@ -17,6 +17,7 @@ import { SecretMasker } from './secret-masker';
 
 const INTERRUPTED = 'interrupted';
 const LOCK_POLL_MS = 1000;
+const QUEUED_NOTICEABLY_MS = 50;
 
 interface ActiveRun {
   execution: Execution;
@@ -212,7 +213,10 @@ export class RunsService {
       await this.limiter.acquire(controller.signal);
       try {
         startedAt = this.clock.now();
-        await this.executions.markStarted(execution.id, startedAt);
+        // A run that waited for a free slot under MAX_CONCURRENT_RUNS records when it really began.
+        if (startedAt.getTime() - execution.executedAt.getTime() >= QUEUED_NOTICEABLY_MS) {
+          await this.executions.markStarted(execution.id, startedAt);
+        }
         execution.executedAt = startedAt;
         if (execution.scheduledFor) {
           this.metrics.lateness.observe((startedAt.getTime() - execution.scheduledFor.getTime()) / 1000);

@@ -221,9 +221,11 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     }
     const schedule: TaskSchedule = task;
     this.arm(schedule, slot);
-    await this.tasks.recordNextRun(taskId, this.nextSlot(schedule, slot));
     if (!this.running) return;
-    await this.runs.runSlot(task, slot, 'schedule');
+    // The replica that decided the slot (ran or skipped it) moves the stored nextRun on.
+    if ((await this.runs.runSlot(task, slot, 'schedule')) !== 'taken') {
+      await this.tasks.recordNextRun(taskId, this.nextSlot(schedule, slot));
+    }
   }
 
   /**

@@ -79,14 +79,19 @@ export class ExecutionsRepository {
    * one of the task: the unique indexes decide, so replicas racing for a slot cannot both win.
    */
   async insertIfFree(execution: NewExecution): Promise<boolean> {
-    await this.repository
+    const insert = this.repository
       .createQueryBuilder()
       .insert()
       .into(Execution)
       .values({ ...execution, cancelRequested: false })
-      .orIgnore()
-      .execute();
-    // The drivers report ignored rows differently; the fresh random id tells portably.
+      .orIgnore();
+    if (this.repository.manager.connection.options.type === 'postgres') {
+      // ON CONFLICT DO NOTHING RETURNING: one round trip, and no row back when another won.
+      const result = await insert.returning('id').execute();
+      return (result.raw as unknown[]).length > 0;
+    }
+    await insert.execute();
+    // SQLite's INSERT OR IGNORE reports nothing portable; the fresh random id tells.
     return this.repository.existsBy({ id: execution.id });
   }
 
@@ -136,16 +141,22 @@ export class ExecutionsRepository {
     await this.repository.update({ id }, { touchedContainers: containers });
   }
 
-  /** Keeps the newest `keep` executions of the task. */
+  /** Keeps the newest `keep` executions of the task, in one statement. */
   async pruneTask(taskId: string, keep: number): Promise<void> {
-    const stale = await this.repository.find({
-      select: { id: true },
-      where: { taskId },
-      order: { executedAt: 'DESC', id: 'DESC' },
-      skip: keep,
-      take: 10_000,
-    });
-    if (stale.length > 0) await this.repository.delete({ id: In(stale.map((row) => row.id)) });
+    const beyond = this.repository
+      .createQueryBuilder('stale')
+      .select('stale.id')
+      .where('stale.taskId = :taskId', { taskId })
+      .orderBy('stale.executedAt', 'DESC')
+      .addOrderBy('stale.id', 'DESC')
+      .offset(keep);
+    await this.repository
+      .createQueryBuilder()
+      .delete()
+      .from(Execution)
+      .where(`id IN (${beyond.getQuery()})`)
+      .setParameters(beyond.getParameters())
+      .execute();
   }
 
   async pruneOlderThan(cutoff: Date): Promise<void> {
