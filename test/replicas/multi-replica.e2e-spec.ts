@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../support/api-client';
 import { createProject, createTask } from '../support/factories';
 import { ADMIN_KEY, isolatedDatabase } from '../support/test-app';
+import { freePort } from '../support/ports';
 
 /**
  * Three service processes on one PostgreSQL database, tasks firing every minute for three
@@ -18,17 +18,6 @@ const MINUTE = 60_000;
 const LEASE_SECONDS = 5;
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, Math.max(0, ms)));
 const iso = (ms: number) => new Date(ms).toISOString();
-
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 interface Replica {
   id: string;
