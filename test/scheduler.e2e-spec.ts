@@ -18,6 +18,14 @@ const host = (command: string, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
+/** The next minute boundary, at least `room` ms away (waiting past a nearer one first). */
+async function nextBoundaryWithRoom(room: number): Promise<number> {
+  const next = Math.ceil(Date.now() / MINUTE) * MINUTE;
+  if (next - Date.now() >= room) return next;
+  await sleepUntil(next + 500);
+  return next + MINUTE;
+}
+
 async function executionsOf(t: TestApp, taskId: string): Promise<any[]> {
   const response = await t.api.get(`/api/v1/tasks/${taskId}/executions?limit=1000`);
   expect(response.status).toBe(200);
@@ -53,7 +61,8 @@ describe('scheduler (real minutes)', () => {
     database = await isolatedDatabase();
     t = await startTestApp({ ...fast, ...database.environment });
     projectId = (await createProject(t.api)).id;
-    b1 = Math.ceil((Date.now() + 10_000) / MINUTE) * MINUTE;
+    // Every task below must exist before B1 and no boundary may pass while they are being made.
+    b1 = await nextBoundaryWithRoom(15_000);
     b2 = b1 + MINUTE;
 
     ids.tick = (await createTask(t.api, projectId, host('echo tick-$((1+1))'))).id;

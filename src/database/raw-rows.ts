@@ -32,3 +32,10 @@ export function toBoolean(value: boolean | number): boolean {
 export function fromJson<T>(value: string | null): T | null {
   return value === null ? null : (JSON.parse(value) as T);
 }
+
+/** Splits a list for statements with one bind parameter per item. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const result: T[][] = [];
+  for (let start = 0; start < items.length; start += size) result.push(items.slice(start, start + size));
+  return result;
+}

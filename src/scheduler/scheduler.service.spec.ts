@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Subject } from 'rxjs';
-import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi, type Mock, type MockInstance } from 'vitest';
 import type { AppConfigService } from '../config/app-config.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { CronEvaluator } from '../tasks/cron-evaluator';
@@ -63,6 +63,8 @@ function createHarness(options: { now: string; tasks?: Task[]; config?: Partial<
   const clock = new FakeClock(options.now);
   const timers = new FakeScheduleTimers(clock);
   const db = new Map<string, Task>((options.tasks ?? []).map((task) => [task.id, { ...task }]));
+  /** Copies of the stored tasks among `ids`, in storage order (as an unordered `IN (...)` may). */
+  const readTasks = (ids: string[]): Task[] => [...db.values()].filter((task) => ids.includes(task.id)).map((task) => ({ ...task }));
 
   const tasks = {
     findEnabledSchedules: vi.fn(async (): Promise<TaskSchedule[]> => [...db.values()].filter((t) => t.enabled).map(toSchedule)),
@@ -70,17 +72,22 @@ function createHarness(options: { now: string; tasks?: Task[]; config?: Partial<
       const task = db.get(id);
       return task?.enabled ? toSchedule(task) : null;
     }),
+    /** Catch-up still reads one task. */
     findById: vi.fn(async (id: string): Promise<Task | null> => {
       const task = db.get(id);
       return task ? { ...task } : null;
     }),
+    /** The firing path reads every task due at an instant at once; missing ids are left out. */
+    findByIds: vi.fn(async (ids: string[]): Promise<Task[]> => readTasks(ids)),
     findEnabledRevisions: vi.fn(
       async (): Promise<Map<string, number>> =>
         new Map([...db.values()].filter((t) => t.enabled).map((t) => [t.id, t.revision])),
     ),
-    recordNextRun: vi.fn(async (id: string, nextRun: Date | null): Promise<void> => {
-      const task = db.get(id);
-      if (task) task.nextRun = nextRun;
+    recordNextRuns: vi.fn(async (nextRuns: Array<{ id: string; nextRun: Date | null }>): Promise<void> => {
+      for (const { id, nextRun } of nextRuns) {
+        const task = db.get(id);
+        if (task) task.nextRun = nextRun;
+      }
     }),
   };
   const executions = { pruneOlderThan: vi.fn(async (_cutoff: Date): Promise<void> => undefined) };
@@ -91,7 +98,8 @@ function createHarness(options: { now: string; tasks?: Task[]; config?: Partial<
     findReplicasSince: vi.fn(async (_since: Date): Promise<unknown[]> => []),
   };
   const runs = {
-    runSlot: vi.fn(async (_task: Task, _slot: Date, _trigger: Trigger): Promise<'claimed'> => 'claimed'),
+    /** By default this replica decides (claims) every slot it is handed. */
+    runSlot: vi.fn(async (tasks: Task[], _slot: Date, _trigger: Trigger): Promise<Task[]> => tasks),
     maintain: vi.fn(async (): Promise<void> => undefined),
     reapExpired: vi.fn(async (): Promise<number> => 0),
     drain: vi.fn(async (_graceMs: number): Promise<void> => undefined),
@@ -160,10 +168,42 @@ function createHarness(options: { now: string; tasks?: Task[]; config?: Partial<
       if (!task) throw new Error(`no task ${id}`);
       Object.assign(task, { scheduledFrom: clock.now(), ...changes, revision: task.revision + 1 });
     },
-    /** runSlot calls as [taskId, slot ISO, trigger]. */
+    /** runSlot calls flattened, one row per task handed over: [taskId, slot ISO, trigger]. */
     runCalls(): Array<[string, string, Trigger]> {
-      return runs.runSlot.mock.calls.map(([task, slot, trigger]) => [task.id, slot.toISOString(), trigger]);
+      return runs.runSlot.mock.calls.flatMap(([batch, slot, trigger]) =>
+        batch.map((task): [string, string, Trigger] => [task.id, slot.toISOString(), trigger]),
+      );
     },
+    /** runSlot calls as they were made: the ids of each batch, its slot and trigger. */
+    runBatches(): Array<{ ids: string[]; slot: string; trigger: Trigger }> {
+      return runs.runSlot.mock.calls.map(([batch, slot, trigger]) => ({ ids: batch.map((task) => task.id), slot: slot.toISOString(), trigger }));
+    },
+    /** recordNextRuns calls flattened, one row per task: [taskId, nextRun ISO]. */
+    nextRunRecords(): Array<[string, string | null]> {
+      return tasks.recordNextRuns.mock.calls.flatMap(([list]) =>
+        list.map(({ id, nextRun }): [string, string | null] => [id, nextRun ? nextRun.toISOString() : null]),
+      );
+    },
+    /**
+     * Makes the next call of `mock` wait until released (then resolve as `read()` says at that
+     * moment); `started` resolves when the call is made.
+     */
+    holdNext<A extends unknown[], R>(
+      mock: Mock<(...args: A) => Promise<R>>,
+      read: (...args: A) => R,
+    ): { started: Promise<A>; release: () => void } {
+      let release: () => void = () => undefined;
+      const started = new Promise<A>((resolveStarted) => {
+        mock.mockImplementationOnce(async (...args: A) => {
+          const released = new Promise<void>((resolve) => (release = resolve));
+          resolveStarted(args);
+          await released;
+          return read(...args);
+        });
+      });
+      return { started, release: () => release() };
+    },
+    readTasks,
   };
 }
 
@@ -269,11 +309,13 @@ describe('SchedulerService', () => {
         ['t', '2027-05-10T10:15:00.000Z', 'schedule'],
       ]);
       expect(iso(h.timers.armedAt('t'))).toBe('2027-05-10T10:20:00.000Z');
-      expect(h.tasks.recordNextRun.mock.calls.map(([id, at]) => [id, iso(at)])).toEqual([
+      expect(h.nextRunRecords()).toEqual([
         ['t', '2027-05-10T10:10:00.000Z'],
         ['t', '2027-05-10T10:15:00.000Z'],
         ['t', '2027-05-10T10:20:00.000Z'],
       ]);
+      // One record per fired batch.
+      expect(h.tasks.recordNextRuns).toHaveBeenCalledTimes(3);
     });
 
     it('hands runSlot the task as it is in the database', async () => {
@@ -283,7 +325,7 @@ describe('SchedulerService', () => {
 
       expect(h.runs.runSlot).toHaveBeenCalledTimes(1);
       expect(h.runs.runSlot).toHaveBeenCalledWith(
-        expect.objectContaining({ id: 't', revision: 7, type: 'backup', cronExpression: '*/5 * * * *' }),
+        [expect.objectContaining({ id: 't', revision: 7, type: 'backup', cronExpression: '*/5 * * * *' })],
         new Date('2027-05-10T10:05:00Z'),
         'schedule',
       );
@@ -317,6 +359,208 @@ describe('SchedulerService', () => {
     });
   });
 
+  describe('batching of the tasks due at one instant', () => {
+    const every5 = (id: string) => makeTask(id, '*/5 * * * *');
+    const sorted = (ids: readonly string[]) => [...ids].sort();
+
+    it('decides ten tasks due at the same instant with one findByIds and one runSlot call', async () => {
+      const ids = Array.from({ length: 10 }, (_, index) => `t${index}`);
+      const h = setup({ now: '2027-05-10T10:02:30Z', tasks: ids.slice(0, 9).map(every5) });
+      await h.service.start();
+      // The tenth is created after start-up: armed later than the others, due at the same instant.
+      h.db.set('t9', makeTask('t9', '*/5 * * * *', { scheduledFrom: h.clock.now() }));
+      await h.publishLocal('t9');
+      expect(h.timers.size).toBe(10);
+
+      await h.timers.advanceTo('2027-05-10T10:05:00Z');
+      expect(h.tasks.findByIds).toHaveBeenCalledTimes(1);
+      expect(sorted(h.tasks.findByIds.mock.calls[0][0])).toEqual(ids);
+      expect(h.runs.runSlot).toHaveBeenCalledTimes(1);
+      const [batch] = h.runBatches();
+      expect({ ...batch, ids: sorted(batch.ids) }).toEqual({ ids, slot: '2027-05-10T10:05:00.000Z', trigger: 'schedule' });
+      // The tasks as read, not the schedules they were armed from.
+      for (const task of h.runs.runSlot.mock.calls[0][0]) expect(task).toMatchObject({ type: 'custom', projectId: 'project-1' });
+      expect(h.tasks.recordNextRuns).toHaveBeenCalledTimes(1);
+      expect(sorted(h.nextRunRecords().map(([id, at]) => `${id} ${at}`))).toEqual(ids.map((id) => `${id} 2027-05-10T10:10:00.000Z`));
+      for (const id of ids) expect(iso(h.timers.armedAt(id))).toBe('2027-05-10T10:10:00.000Z');
+    });
+
+    it('decides tasks due at different instants in separate batches', async () => {
+      const h = setup({
+        now: '2027-05-10T10:02:30Z',
+        tasks: [every5('a'), makeTask('at-7', '7 10 * * *'), every5('b'), makeTask('ny', '5 6 * * *', { timezone: NY })],
+      });
+      await h.service.start();
+
+      // One advance over three instants: 10:05 (a, b and 06:05 EDT), 10:07, 10:10.
+      await h.timers.advanceTo('2027-05-10T10:10:00Z');
+      expect(h.tasks.findByIds.mock.calls.map(([ids]) => sorted(ids))).toEqual([['a', 'b', 'ny'], ['at-7'], ['a', 'b']]);
+      expect(h.runBatches().map(({ ids, slot, trigger }) => ({ ids: sorted(ids), slot, trigger }))).toEqual([
+        { ids: ['a', 'b', 'ny'], slot: '2027-05-10T10:05:00.000Z', trigger: 'schedule' },
+        { ids: ['at-7'], slot: '2027-05-10T10:07:00.000Z', trigger: 'schedule' },
+        { ids: ['a', 'b'], slot: '2027-05-10T10:10:00.000Z', trigger: 'schedule' },
+      ]);
+      expect(h.tasks.recordNextRuns.mock.calls.map(([list]) => sorted(list.map(({ id }) => id)))).toEqual([
+        ['a', 'b', 'ny'],
+        ['at-7'],
+        ['a', 'b'],
+      ]);
+    });
+
+    it('records nextRun only for the tasks runSlot returns (the others lost their slot to another replica)', async () => {
+      const h = setup({
+        now: '2027-05-10T10:02:30Z',
+        tasks: [every5('a'), every5('b'), makeTask('c', '5 * * * *')],
+      });
+      await h.service.start();
+      h.runs.runSlot.mockImplementationOnce(async (batch: Task[]) => batch.filter((task) => task.id !== 'b'));
+
+      await h.timers.advanceTo('2027-05-10T10:05:00Z');
+      expect(h.runs.runSlot).toHaveBeenCalledTimes(1);
+      expect(sorted(h.runBatches()[0].ids)).toEqual(['a', 'b', 'c']);
+      expect(h.tasks.recordNextRuns).toHaveBeenCalledTimes(1);
+      // Each with the slot after the one fired, by its own expression.
+      expect([...h.nextRunRecords()].sort()).toEqual([
+        ['a', '2027-05-10T10:10:00.000Z'],
+        ['c', '2027-05-10T11:05:00.000Z'],
+      ]);
+      expect(h.db.get('b')?.nextRun).toBeNull();
+      // The loser stays armed: it contends for its next slot like the others.
+      expect(iso(h.timers.armedAt('a'))).toBe('2027-05-10T10:10:00.000Z');
+      expect(iso(h.timers.armedAt('b'))).toBe('2027-05-10T10:10:00.000Z');
+      expect(iso(h.timers.armedAt('c'))).toBe('2027-05-10T11:05:00.000Z');
+
+      // Every slot lost: nothing recorded. Then one won again: recorded.
+      h.runs.runSlot.mockImplementationOnce(async () => []);
+      await h.timers.advanceTo('2027-05-10T10:10:00Z');
+      expect(h.nextRunRecords()).toHaveLength(2);
+      expect(iso(h.db.get('a')?.nextRun)).toBe('2027-05-10T10:10:00.000Z');
+      await h.timers.advanceTo('2027-05-10T10:15:00Z');
+      expect(h.nextRunRecords().slice(2).sort()).toEqual([
+        ['a', '2027-05-10T10:20:00.000Z'],
+        ['b', '2027-05-10T10:20:00.000Z'],
+      ]);
+    });
+
+    it('leaves out a task whose revision changed between arming and firing, re-arms it, and runs the others of the batch', async () => {
+      const h = setup({ now: '2027-05-10T10:02:30Z', tasks: [every5('a'), every5('b'), every5('c')] });
+      await h.service.start();
+      // Edited on another replica; the notification has not arrived.
+      h.edit('b', { cronExpression: '0 * * * *' });
+      h.tasks.findEnabledSchedule.mockClear();
+
+      await h.timers.advanceTo('2027-05-10T10:05:00Z');
+      expect(h.tasks.findByIds).toHaveBeenCalledTimes(1);
+      expect(sorted(h.tasks.findByIds.mock.calls[0][0])).toEqual(['a', 'b', 'c']);
+      expect(h.runs.runSlot).toHaveBeenCalledTimes(1);
+      expect(sorted(h.runBatches()[0].ids)).toEqual(['a', 'c']);
+      expect([...h.nextRunRecords()].sort()).toEqual([
+        ['a', '2027-05-10T10:10:00.000Z'],
+        ['c', '2027-05-10T10:10:00.000Z'],
+      ]);
+      // Re-armed from the database, from now: the new expression's next slot.
+      expect(h.tasks.findEnabledSchedule.mock.calls).toEqual([['b']]);
+      expect(iso(h.timers.armedAt('b'))).toBe('2027-05-10T11:00:00.000Z');
+      expect(iso(h.timers.armedAt('a'))).toBe('2027-05-10T10:10:00.000Z');
+      expect(iso(h.timers.armedAt('c'))).toBe('2027-05-10T10:10:00.000Z');
+      expect(h.service.armedCount).toBe(3);
+
+      await h.timers.advanceTo('2027-05-10T11:00:00Z');
+      const last = h.runBatches().at(-1);
+      expect(last && { ...last, ids: sorted(last.ids) }).toEqual({ ids: ['a', 'b', 'c'], slot: '2027-05-10T11:00:00.000Z', trigger: 'schedule' });
+      expect(h.runCalls().filter(([id]) => id === 'b')).toEqual([['b', '2027-05-10T11:00:00.000Z', 'schedule']]);
+    });
+
+    it('leaves out tasks disabled or deleted since they were armed, disarming them, and runs the others', async () => {
+      const h = setup({ now: '2027-05-10T10:02:30Z', tasks: [every5('a'), every5('off'), every5('gone'), every5('z')] });
+      await h.service.start();
+      h.edit('off', { enabled: false });
+      h.db.delete('gone');
+
+      await h.timers.advanceTo('2027-05-10T10:05:00Z');
+      expect(h.runBatches().map(({ ids }) => sorted(ids))).toEqual([['a', 'z']]);
+      expect(h.timers.keys()).toEqual(['a', 'z']);
+      expect(h.service.armedCount).toBe(2);
+      expect([...h.nextRunRecords()].sort()).toEqual([
+        ['a', '2027-05-10T10:10:00.000Z'],
+        ['z', '2027-05-10T10:10:00.000Z'],
+      ]);
+    });
+
+    it('leaves out a task whose change was applied while the batch was being read', async () => {
+      const h = setup({ now: '2027-05-10T10:02:30Z', tasks: [every5('a'), every5('b')] });
+      await h.service.start();
+      const lookup = h.holdNext(h.tasks.findByIds, h.readTasks);
+
+      const advancing = h.timers.advanceTo('2027-05-10T10:05:00Z');
+      await lookup.started;
+      h.edit('b', { cronExpression: '0 * * * *' });
+      await h.publishLocal('b');
+      expect(iso(h.timers.armedAt('b'))).toBe('2027-05-10T11:00:00.000Z');
+      h.tasks.findEnabledSchedule.mockClear();
+      lookup.release();
+      await advancing;
+      await flushPromises();
+
+      expect(h.runBatches()).toEqual([{ ids: ['a'], slot: '2027-05-10T10:05:00.000Z', trigger: 'schedule' }]);
+      expect(h.nextRunRecords()).toEqual([['a', '2027-05-10T10:10:00.000Z']]);
+      // Already re-armed by the notification: not re-read, not moved.
+      expect(h.tasks.findEnabledSchedule).not.toHaveBeenCalled();
+      expect(iso(h.timers.armedAt('b'))).toBe('2027-05-10T11:00:00.000Z');
+      expect(iso(h.timers.armedAt('a'))).toBe('2027-05-10T10:10:00.000Z');
+    });
+
+    it('does not read a batch whose every task was re-armed or disarmed before it was decided', async () => {
+      const h = setup({ now: '2027-05-10T10:02:30Z', tasks: [every5('a')] });
+      await h.service.start();
+      h.edit('a', { enabled: false });
+      // The change arrives in the same turn as the timer, before the batch is decided.
+      const fireAndNotify = h.timers.advanceTo('2027-05-10T10:05:00Z');
+      await h.publishLocal('a');
+      await fireAndNotify;
+      expect(h.timers.fired.map(({ key }) => key)).toEqual(['a']);
+      expect(h.tasks.findByIds).not.toHaveBeenCalled();
+      expect(h.runs.runSlot).not.toHaveBeenCalled();
+      expect(h.timers.size).toBe(0);
+    });
+
+    it('a failing re-read of one changed task must not cost the rest of its batch their slot or their timer', async () => {
+      errorsExpected = true;
+      const h = setup({ now: '2027-05-10T10:02:30Z', tasks: [every5('a'), every5('b'), every5('c')] });
+      await h.service.start();
+      h.edit('b', { cronExpression: '0 * * * *' });
+      h.tasks.findEnabledSchedule.mockRejectedValueOnce(new Error('connection reset'));
+
+      await h.timers.advanceTo('2027-05-10T10:05:00Z');
+      // One task's failure is that task's: a and c run their slot and stay scheduled.
+      expect(h.runCalls()).toEqual([
+        ['a', '2027-05-10T10:05:00.000Z', 'schedule'],
+        ['c', '2027-05-10T10:05:00.000Z', 'schedule'],
+      ]);
+      expect(iso(h.timers.armedAt('a'))).toBe('2027-05-10T10:10:00.000Z');
+      expect(iso(h.timers.armedAt('c'))).toBe('2027-05-10T10:10:00.000Z');
+    });
+
+    it('a batch whose read fails must not leave its tasks unscheduled for good (the reconcile must repair it)', async () => {
+      errorsExpected = true;
+      const h = setup({ now: '2027-05-10T10:02:30Z', tasks: [every5('a'), every5('b')] });
+      await h.service.start();
+      h.tasks.findByIds.mockRejectedValueOnce(new Error('connection reset'));
+
+      await h.timers.advanceTo('2027-05-10T10:05:00Z');
+      expect(loggedErrors.mock.calls.map(([message]) => String(message))).toEqual([
+        expect.stringContaining('Firing 2 task(s) for 2027-05-10T10:05:00.000Z failed: Error: connection reset'),
+      ]);
+      // Re-armed at once, or at the latest by the periodic reconcile (the safety net).
+      await h.service.reconcile();
+      await h.timers.advanceTo('2027-05-10T10:10:00Z');
+      expect(h.runCalls()).toEqual([
+        ['a', '2027-05-10T10:10:00.000Z', 'schedule'],
+        ['b', '2027-05-10T10:10:00.000Z', 'schedule'],
+      ]);
+    });
+  });
+
   describe('errors', () => {
     it('logs and does not arm a stored expression that no longer parses; the others are armed', async () => {
       errorsExpected = true;
@@ -341,7 +585,7 @@ describe('SchedulerService', () => {
 
       await h.timers.advanceTo('2027-05-10T10:05:00Z');
       expect(loggedErrors.mock.calls.map(([message]) => String(message))).toEqual([
-        expect.stringContaining('Firing task t for 2027-05-10T10:05:00.000Z failed: Error: claim failed'),
+        expect.stringContaining('Firing 1 task(s) for 2027-05-10T10:05:00.000Z failed: Error: claim failed'),
       ]);
       expect(iso(h.timers.armedAt('t'))).toBe('2027-05-10T10:10:00.000Z');
       await h.timers.advanceTo('2027-05-10T10:10:00Z');
@@ -433,7 +677,7 @@ describe('SchedulerService', () => {
         ['t', '2027-05-10T10:25:00.000Z', 'schedule'],
         ['t', '2027-05-10T10:30:00.000Z', 'schedule'],
       ]);
-      for (const [task] of h.runs.runSlot.mock.calls) expect(task.revision).toBe(2);
+      for (const [batch] of h.runs.runSlot.mock.calls) for (const task of batch) expect(task.revision).toBe(2);
     });
 
     it('applies a new time zone from now on', async () => {
@@ -530,7 +774,8 @@ describe('SchedulerService', () => {
       h.edit('t', { cronExpression: '0 * * * *' });
 
       await h.timers.advanceTo('2027-05-10T10:05:00Z');
-      expect(h.runs.runSlot).not.toHaveBeenCalled();
+      expect(h.runCalls()).toEqual([]);
+      expect(h.nextRunRecords()).toEqual([]);
       expect(iso(h.timers.armedAt('t'))).toBe('2027-05-10T11:00:00.000Z');
 
       await h.timers.advanceTo('2027-05-10T11:00:00Z');
@@ -543,7 +788,7 @@ describe('SchedulerService', () => {
       h.edit('t', { enabled: false });
 
       await h.timers.advanceTo('2027-05-10T11:00:00Z');
-      expect(h.runs.runSlot).not.toHaveBeenCalled();
+      expect(h.runCalls()).toEqual([]);
       expect(h.timers.size).toBe(0);
       expect(h.service.armedCount).toBe(0);
     });
@@ -554,7 +799,7 @@ describe('SchedulerService', () => {
       h.db.delete('t');
 
       await h.timers.advanceTo('2027-05-10T11:00:00Z');
-      expect(h.runs.runSlot).not.toHaveBeenCalled();
+      expect(h.runCalls()).toEqual([]);
       expect(h.service.armedCount).toBe(0);
     });
   });
@@ -626,6 +871,9 @@ describe('SchedulerService', () => {
 
       // 09:40, 09:50 and 10:00 were missed: only 10:00 runs.
       expect(h.runCalls()).toEqual([['t', '2027-05-10T10:00:00.000Z', 'catch-up']]);
+      expect(h.runs.runSlot).toHaveBeenCalledWith([expect.objectContaining({ id: 't' })], new Date('2027-05-10T10:00:00Z'), 'catch-up');
+      expect(h.tasks.findById.mock.calls).toEqual([['t']]);
+      expect(h.tasks.recordNextRuns.mock.calls).toEqual([[[{ id: 't', nextRun: new Date('2027-05-10T10:10:00Z') }]]]);
       expect(iso(h.timers.armedAt('t'))).toBe('2027-05-10T10:10:00.000Z');
       expect(iso(h.db.get('t')?.nextRun)).toBe('2027-05-10T10:10:00.000Z');
 
@@ -708,7 +956,7 @@ describe('SchedulerService', () => {
       });
       await h.service.start();
       expect(h.runs.runSlot).not.toHaveBeenCalled();
-      expect(h.tasks.recordNextRun).not.toHaveBeenCalled();
+      expect(h.tasks.recordNextRuns).not.toHaveBeenCalled();
       expect(iso(h.timers.armedAt('t'))).toBe('2027-05-10T10:05:00.000Z');
     });
 
@@ -790,23 +1038,15 @@ describe('SchedulerService', () => {
       expect(h.runs.drain).toHaveBeenCalledWith(12_345);
     });
 
-    it('a slot whose task lookup (findById) is still pending when stop() is called must not re-arm or run', async () => {
-      const h = setup({ now: '2027-05-10T10:02:30Z', tasks: [makeTask('t', '*/5 * * * *')] });
+    it('a slot whose task lookup (findByIds) is still pending when stop() is called must not re-arm or run', async () => {
+      const h = setup({ now: '2027-05-10T10:02:30Z', tasks: [makeTask('t', '*/5 * * * *'), makeTask('u', '*/5 * * * *')] });
       await h.service.start();
-      let release: () => void = () => undefined;
-      const lookupStarted = new Promise<void>((started) => {
-        h.tasks.findById.mockImplementationOnce(async (id: string) => {
-          started();
-          await new Promise<void>((resolve) => (release = resolve));
-          const task = h.db.get(id);
-          return task ? { ...task } : null;
-        });
-      });
+      const lookup = h.holdNext(h.tasks.findByIds, h.readTasks);
 
       const advancing = h.timers.advanceTo('2027-05-10T10:05:00Z');
-      await lookupStarted;
+      expect(await lookup.started).toEqual([['t', 'u']]);
       await h.service.stop(0);
-      release();
+      lookup.release();
       await advancing;
       await flushPromises();
 
@@ -814,6 +1054,37 @@ describe('SchedulerService', () => {
       expect(h.service.armedCount).toBe(0);
       expect(h.timers.size).toBe(0);
       expect(h.runs.runSlot).not.toHaveBeenCalled();
+      expect(h.tasks.recordNextRuns).not.toHaveBeenCalled();
+    });
+
+    it('stop() while a changed task of the batch is being re-read must not hand the rest of the batch to runSlot', async () => {
+      const h = setup({ now: '2027-05-10T10:02:30Z', tasks: [makeTask('a', '*/5 * * * *'), makeTask('b', '*/5 * * * *')] });
+      await h.service.start();
+      h.edit('b', { cronExpression: '0 * * * *' });
+      const reread = h.holdNext(h.tasks.findEnabledSchedule, (id: string) => {
+        const task = h.db.get(id);
+        return task?.enabled ? toSchedule(task) : null;
+      });
+
+      let stopped = false;
+      const handedAfterStop: string[] = [];
+      h.runs.runSlot.mockImplementation(async (batch: Task[]) => {
+        if (stopped) handedAfterStop.push(...batch.map((task) => task.id));
+        return batch;
+      });
+
+      const advancing = h.timers.advanceTo('2027-05-10T10:05:00Z');
+      expect(await reread.started).toEqual(['b']);
+      await h.service.stop(0);
+      stopped = true;
+      reread.release();
+      await advancing;
+      await flushPromises();
+
+      // SIGTERM stops firing: nothing may be armed or started after stop() returned (runs.drain is over).
+      expect(h.service.armedCount).toBe(0);
+      expect(h.timers.size).toBe(0);
+      expect(handedAfterStop).toEqual([]);
     });
 
   });

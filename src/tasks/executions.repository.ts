@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, LessThan, Repository } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { fromJson, rawQuery, toDate } from '../database/raw-rows';
+import { chunks, fromJson, rawQuery, toDate } from '../database/raw-rows';
 import type { ExecutionStatus } from './execution-status';
 import { Execution } from './entities/execution.entity';
 
@@ -14,12 +14,16 @@ export type NewExecution = Pick<
 
 export interface FinishedExecution {
   status: Exclude<ExecutionStatus, 'running'>;
+  /** When the work really started: later than the claim for a run that waited under MAX_CONCURRENT_RUNS. */
+  executedAt: Date;
   finishedAt: Date;
   duration: number;
   result: Record<string, unknown> | null;
   error: string | null;
   output: { stdout: string; stderr: string } | null;
 }
+
+const CHUNK = 500;
 
 type ExecutionRow = Pick<Execution, 'id' | 'taskId' | 'trigger' | 'triggeredBy' | 'status' | 'duration' | 'error'> & {
   scheduledFor: Date | string | null;
@@ -75,36 +79,35 @@ export class ExecutionsRepository {
   }
 
   /**
-   * Inserts unless it would be a second execution of the same (task, slot) or a second running
-   * one of the task: the unique indexes decide, so replicas racing for a slot cannot both win.
+   * Inserts each execution unless it would be a second one of the same (task, slot) or a second
+   * running one of the task: the unique indexes decide, so replicas racing for a slot cannot both
+   * win. Returns the ids that were inserted.
    */
-  async insertIfFree(execution: NewExecution): Promise<boolean> {
-    const insert = this.repository
-      .createQueryBuilder()
-      .insert()
-      .into(Execution)
-      .values({ ...execution, cancelRequested: false })
-      .orIgnore();
-    if (this.repository.manager.connection.options.type === 'postgres') {
-      // ON CONFLICT DO NOTHING RETURNING: one round trip, and no row back when another won.
-      const result = await insert.returning('id').execute();
-      return (result.raw as unknown[]).length > 0;
+  async insertIfFree(executions: NewExecution[]): Promise<Set<string>> {
+    const inserted = new Set<string>();
+    for (const chunk of chunks(executions, CHUNK)) {
+      await this.repository
+        .createQueryBuilder()
+        .insert()
+        .into(Execution)
+        .values(chunk.map((execution) => ({ ...execution, cancelRequested: false })))
+        .orIgnore()
+        .execute();
+      // The drivers report ignored rows differently; the fresh random ids tell portably.
+      const rows = await this.repository.find({ select: { id: true }, where: { id: In(chunk.map((execution) => execution.id)) } });
+      for (const row of rows) inserted.add(row.id);
     }
-    await insert.execute();
-    // SQLite's INSERT OR IGNORE reports nothing portable; the fresh random id tells.
-    return this.repository.existsBy({ id: execution.id });
+    return inserted;
   }
 
-  existsForSlot(taskId: string, scheduledFor: Date): Promise<boolean> {
-    return this.repository.existsBy({ taskId, scheduledFor });
-  }
-
-  findRunning(taskId: string): Promise<Execution | null> {
-    return this.repository.findOneBy({ taskId, status: 'running' });
-  }
-
-  async markStarted(id: string, executedAt: Date): Promise<void> {
-    await this.repository.update({ id, status: 'running' }, { executedAt });
+  /** Which of these tasks already have an execution for the slot (another replica's). */
+  async findTasksWithSlot(taskIds: string[], scheduledFor: Date): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (const chunk of chunks(taskIds, CHUNK)) {
+      const rows = await this.repository.find({ select: { taskId: true }, where: { taskId: In(chunk), scheduledFor } });
+      for (const row of rows) found.add(row.taskId);
+    }
+    return found;
   }
 
   /** Only a running execution can finish: whoever closes it first (owner or reaper) wins. */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
-import { fromJson, rawQuery, toBoolean, toDate } from '../database/raw-rows';
+import { chunks, fromJson, rawQuery, toBoolean, toDate } from '../database/raw-rows';
 import type { TaskType } from './task-type';
 import { Task } from './entities/task.entity';
 
@@ -26,6 +26,9 @@ const SELECT_TASKS = `SELECT t."id", t."name", t."type", t."enabled", t."project
   p."name" AS "projectName" FROM "tasks" t INNER JOIN "projects" p ON p."id" = t."projectId"`;
 
 type RawDate = Date | string | null;
+
+/** Rows per statement when many tasks are read or written at once (well under bind-parameter limits). */
+const CHUNK = 500;
 
 interface TaskRow {
   id: string;
@@ -125,6 +128,16 @@ export class TasksRepository {
     return this.repository.findOneBy({ id });
   }
 
+  /** The tasks due at one instant, read together (10,000 may share a minute). */
+  async findByIds(ids: string[]): Promise<Task[]> {
+    const tasks: Task[] = [];
+    for (const chunk of chunks(ids, CHUNK)) {
+      const rows = await rawQuery<TaskRow>(this.dataSource, `${SELECT_TASKS} WHERE t."id" IN (:...ids)`, { ids: chunk });
+      tasks.push(...rows.map(taskFromRow));
+    }
+    return tasks;
+  }
+
   findEnabledSchedules(): Promise<TaskSchedule[]> {
     return this.repository.find({
       select: { id: true, cronExpression: true, timezone: true, revision: true, scheduledFrom: true, nextRun: true },
@@ -145,14 +158,28 @@ export class TasksRepository {
     return new Map(rows.map((row) => [row.id, row.revision]));
   }
 
-  /** Run bookkeeping is not an edit: `updatedAt` keeps the time of the last change through the API. */
-  async recordNextRun(id: string, nextRun: Date | null): Promise<void> {
-    await this.repository
-      .createQueryBuilder()
-      .update(Task)
-      .set({ nextRun, updatedAt: () => '"updatedAt"' })
-      .where('id = :id', { id })
-      .execute();
+  /**
+   * Run bookkeeping is not an edit: `updatedAt` keeps the time of the last change through the
+   * API. Tasks that share their next slot are updated by one statement.
+   */
+  async recordNextRuns(nextRuns: Array<{ id: string; nextRun: Date | null }>): Promise<void> {
+    const bySlot = new Map<number | null, { nextRun: Date | null; ids: string[] }>();
+    for (const { id, nextRun } of nextRuns) {
+      const key = nextRun?.getTime() ?? null;
+      const group = bySlot.get(key) ?? { nextRun, ids: [] };
+      group.ids.push(id);
+      bySlot.set(key, group);
+    }
+    for (const { nextRun, ids } of bySlot.values()) {
+      for (const chunk of chunks(ids, CHUNK)) {
+        await this.repository
+          .createQueryBuilder()
+          .update(Task)
+          .set({ nextRun, updatedAt: () => '"updatedAt"' })
+          .where('id IN (:...ids)', { ids: chunk })
+          .execute();
+      }
+    }
   }
 
   async recordLastRun(id: string, lastRun: Date, lastStatus: Task['lastStatus']): Promise<void> {

@@ -10,10 +10,16 @@ interface ArmedTimer {
   seq: number;
 }
 
-/** Settles every pending promise chain of already-resolved fakes (immune to vi.useFakeTimers). */
+const FLUSH_ROUNDS = 5;
+
+/**
+ * Settles every pending promise chain of already-resolved fakes, and the `setImmediate` callbacks
+ * code under test queued (with the microtasks they start): several rounds of a macrotask hop, so a
+ * chain that itself hops through `setImmediate` settles too. Immune to vi.useFakeTimers
+ * (node:timers/promises is not faked).
+ */
 export async function flushPromises(): Promise<void> {
-  await nextMacrotask();
-  await nextMacrotask();
+  for (let round = 0; round < FLUSH_ROUNDS; round += 1) await nextMacrotask();
 }
 
 const MAX_FIRES_PER_ADVANCE = 10_000;
@@ -21,7 +27,9 @@ const MAX_FIRES_PER_ADVANCE = 10_000;
 /**
  * `ScheduleTimers` driven by a `FakeClock`: nothing fires until `advanceTo`, which fires every due
  * timer in time order (those armed by a fire and already due included), moving the clock to each
- * timer's instant before firing it and letting the async work it started settle.
+ * timer's instant before firing it and letting the async work it started settle. As in Node's
+ * timers phase, the timers due at one instant fire in the same synchronous turn, in arming order,
+ * before anything queued with `setImmediate` (or a promise) runs.
  */
 export class FakeScheduleTimers implements ScheduleTimers {
   private readonly timers = new Map<string, ArmedTimer>();
@@ -64,14 +72,18 @@ export class FakeScheduleTimers implements ScheduleTimers {
   async advanceTo(target: Date | string): Promise<void> {
     const until = (typeof target === 'string' ? new Date(target) : target).getTime();
     if (Number.isNaN(until)) throw new RangeError(`advanceTo: invalid date ${String(target)}`);
-    for (let fires = 0; ; fires += 1) {
-      const due = this.nextDue(until);
-      if (!due) break;
-      if (fires >= MAX_FIRES_PER_ADVANCE) throw new Error(`advanceTo: more than ${MAX_FIRES_PER_ADVANCE} fires (a timer re-arming in the past?)`);
-      this.timers.delete(due.key);
-      if (due.at.getTime() > this.clock.now().getTime()) this.clock.set(due.at);
-      this.fired.push({ key: due.key, at: due.at });
-      due.fire();
+    let fires = 0;
+    for (let first = this.nextDue(until); first; first = this.nextDue(until)) {
+      const at = first.at.getTime();
+      if (at > this.clock.now().getTime()) this.clock.set(first.at);
+      // Every timer due at this instant, without yielding in between.
+      for (let due: ArmedTimer | undefined = first; due && due.at.getTime() === at; due = this.nextDue(at)) {
+        if (fires >= MAX_FIRES_PER_ADVANCE) throw new Error(`advanceTo: more than ${MAX_FIRES_PER_ADVANCE} fires (a timer re-arming in the past?)`);
+        fires += 1;
+        this.timers.delete(due.key);
+        this.fired.push({ key: due.key, at: due.at });
+        due.fire();
+      }
       await flushPromises();
     }
     if (until > this.clock.now().getTime()) this.clock.set(new Date(until));
