@@ -63,14 +63,6 @@ export class RunsService {
     this.masker = new SecretMasker(config.secretValues);
   }
 
-  get activeCount(): number {
-    return this.active.size;
-  }
-
-  isActive(executionId: string): boolean {
-    return this.active.has(executionId);
-  }
-
   /**
    * One slot of many tasks (all those due at that instant), on whichever replica wins each: the
    * claims are inserted together. A slot that comes while the task is still running is recorded
