@@ -11,163 +11,51 @@
 // postgres://postgres@127.0.0.1:5432/postgres), BENCH_BUILD=1 (rebuild even if dist/ is fresh),
 // BENCH_STATIC_PATH (default /api/v1/me: the calling key, no task data; the baseline route).
 import autocannon from 'autocannon';
-import { fork, spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fork } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { createHistogram } from 'node:perf_hooks';
-import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const MAIN = join(ROOT, 'dist', 'src', 'main.js');
-const HOST = '127.0.0.1';
+import {
+  HOST,
+  ROOT,
+  createDatabase,
+  log,
+  machineFacts,
+  median,
+  nestBuild,
+  owned,
+  positiveInt,
+  rebuildReason,
+  run,
+  serverVersion,
+  spawnService,
+  stopChild,
+} from './support.mjs';
 
 const settings = {
   duration: positiveInt('BENCH_DURATION', 10),
   warmup: positiveInt('BENCH_WARMUP', 2),
   connections: positiveInt('BENCH_CONNECTIONS', 50),
   rounds: positiveInt('BENCH_ROUNDS', 3),
-  pgUrl: process.env.BENCH_PG_URL ?? `postgres://postgres@${HOST}:5432/postgres`,
   staticPath: process.env.BENCH_STATIC_PATH ?? '/api/v1/me',
 };
 const TASK_COUNT = 100;
 const AIMS = { get: 1 / 2, list: 1 / 3 }; // minimum throughput relative to the static route
 
-function positiveInt(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`);
-  return value;
-}
-
-function log(message) {
-  process.stderr.write(`[bench] ${message}\n`);
-}
-
-// ---------------------------------------------------------------- resources
-// Everything started is registered here, so a failure or Ctrl-C still cleans up.
-const cleanups = [];
-let cleaningUp = null;
-function cleanup() {
-  cleaningUp ??= (async () => {
-    for (const step of cleanups.reverse()) {
-      try {
-        await step();
-      } catch (error) {
-        log(`cleanup step failed: ${error.message}`);
-      }
-    }
-  })();
-  return cleaningUp;
-}
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.once(signal, () => {
-    log(`${signal}: cleaning up`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-/** SIGTERM, then SIGKILL if the child has not exited within five seconds. */
-async function stopChild(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(timer);
-}
-
-/** A port the OS just reported free on the loopback interface. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, HOST, () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-// ---------------------------------------------------------------- build
-function newestMtime(dir) {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
 /** Builds when dist/ is missing or older than src/: a stale build would measure old code. */
 function ensureBuilt() {
-  const reason = !existsSync(MAIN)
-    ? 'dist/src/main.js is missing'
-    : newestMtime(join(ROOT, 'src')) > statSync(MAIN).mtimeMs
-      ? 'src/ is newer than dist/'
-      : process.env.BENCH_BUILD === '1'
-        ? 'BENCH_BUILD=1'
-        : null;
-  if (!reason) return;
-  log(`building (${reason}): npx nest build`);
-  const result = spawnSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'inherit' });
-  if (result.status !== 0) throw new Error('nest build failed');
-}
-
-// ---------------------------------------------------------------- database
-async function withAdminClient(work) {
-  const client = new pg.Client({ connectionString: settings.pgUrl });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-async function createDatabase() {
-  const name = `bench_${new Date().toISOString().replace(/\D/g, '').slice(0, 14)}_${randomBytes(2).toString('hex')}`;
-  const serverVersion = await withAdminClient(async (client) => {
-    await client.query(`CREATE DATABASE "${name}"`);
-    return (await client.query('SHOW server_version')).rows[0].server_version;
-  });
-  cleanups.push(async () => {
-    // FORCE: a stray connection from a killed service must not keep the database alive.
-    await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
-    log(`dropped database ${name}`);
-  });
-  const url = new URL(settings.pgUrl);
-  url.pathname = `/${name}`;
-  return { name, url: url.toString(), serverVersion };
+  const reason = rebuildReason();
+  if (reason && !nestBuild(reason)) throw new Error('nest build failed');
 }
 
 // ---------------------------------------------------------------- service
 async function startService(databaseUrl) {
-  const port = await freePort();
-  const apiKey = `bench-${randomBytes(24).toString('hex')}`;
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: ROOT,
+  const { child, base, apiKey } = await spawnService(databaseUrl, {
     stdio: ['ignore', 'inherit', 'inherit'],
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      HOST,
-      PORT: String(port),
-      DATABASE_URL: databaseUrl,
-      ADMIN_API_KEY: apiKey,
-      LOG_REQUESTS: 'false',
-      LOG_LEVEL: 'warn',
-    },
+    env: { LOG_LEVEL: 'warn' },
+    graceMs: 5000,
   });
-  cleanups.push(() => stopChild(child));
-
-  const base = `http://${HOST}:${port}`;
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`service exited with code ${child.exitCode} during start-up`);
@@ -183,7 +71,7 @@ async function startService(databaseUrl) {
 
 async function startBareServer(bodies) {
   const child = fork(join(ROOT, 'bench', 'bare-server.mjs'), { stdio: 'inherit' });
-  cleanups.push(() => stopChild(child));
+  owned(() => stopChild(child));
   const ready = new Promise((resolve, reject) => {
     child.once('message', resolve);
     child.once('exit', (code) => reject(new Error(`bare server exited with code ${code}`)));
@@ -249,12 +137,6 @@ async function cannon(url, headers, duration) {
 
 const ms = (value) => value.toFixed(2);
 
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
-
 async function measure(scenarios) {
   const samples = new Map(scenarios.map((scenario) => [scenario.key, []]));
   for (let round = 1; round <= settings.rounds; round++) {
@@ -312,8 +194,7 @@ function report(results, facts) {
 // ---------------------------------------------------------------- main
 async function main() {
   ensureBuilt();
-  const database = await createDatabase();
-  log(`created database ${database.name}`);
+  const database = await createDatabase('bench');
   const service = await startService(database.url);
   const taskIds = await seed(service);
   log(`seeded 1 project and ${taskIds.length} tasks`);
@@ -344,24 +225,11 @@ async function main() {
   ];
   const results = await measure(scenarios);
 
-  const cpus = os.cpus();
   report(results, {
-    date: new Date().toISOString(),
-    node: process.version,
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
-    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-    os: `${os.type()} ${os.release()} ${os.arch()}`,
-    postgres: database.serverVersion,
+    ...machineFacts(),
+    postgres: await serverVersion(),
     autocannon: createRequire(import.meta.url)('autocannon/package.json').version,
   });
 }
 
-try {
-  await main();
-} catch (error) {
-  process.exitCode = 1;
-  log(`FAILED: ${error.stack ?? error}`);
-} finally {
-  await cleanup();
-}
+await run(main);
