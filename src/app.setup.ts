@@ -43,10 +43,13 @@ function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       if (typeof operation !== 'object' || operation === null || !('responses' in operation)) continue;
       operation.responses['500'] ??= {
         description: 'Internal server error (details only in the log, under the X-Request-Id of the response)',
-        content: { 'application/json': { schema: errorSchema } },
+        content: { 'application/json': { schema: errorSchema, example: { success: false, error: 'Internal server error' } } },
       };
       if ('requestBody' in operation) {
-        operation.responses['413'] ??= { description: 'Body too large', content: { 'application/json': { schema: errorSchema } } };
+        operation.responses['413'] ??= {
+          description: 'Body larger than BODY_LIMIT_BYTES',
+          content: { 'application/json': { schema: errorSchema, example: { success: false, error: 'Payload too large' } } },
+        };
       }
     }
   }

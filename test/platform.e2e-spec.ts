@@ -102,7 +102,19 @@ describe('platform', () => {
         'custom',
       ]);
       expect(Object.keys(create.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '413', '500']));
-      expect(Object.keys(document.paths['/api/v1/tasks/{id}'].get.responses)).toEqual(expect.arrayContaining(['200', '404']));
+      const getTask = document.paths['/api/v1/tasks/{id}'].get.responses;
+      expect(Object.keys(getTask)).toEqual(expect.arrayContaining(['200', '404']));
+      // Each error response shows its own message, not one example for all.
+      const example = (response: any) => Object.values<any>(response.content['application/json'].examples ?? {})[0]?.value ?? response.content['application/json'].example;
+      expect(example(getTask['404'])).toEqual({ success: false, error: 'Task not found' });
+      expect(example(getTask['401'])).toEqual({ success: false, error: 'Unauthorized' });
+      expect(example(getTask['500'])).toEqual({ success: false, error: 'Internal server error' });
+      expect(Object.keys(create.responses['400'].content['application/json'].examples)).toEqual([
+        'Validation failed',
+        'Invalid cron expression',
+        'Invalid timezone',
+        'Project not found',
+      ]);
       const schemas = document.components.schemas;
       expect(schemas.ErrorResponseDto.properties).toHaveProperty('error');
       expect(schemas.CreateTaskDto.required).toEqual(expect.arrayContaining(['name', 'type', 'projectId', 'cronExpression']));

@@ -1,7 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiCreatedResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiBadRequest } from '../common/dto/api-errors.decorator';
-import { ErrorResponseDto } from '../common/dto/error-response.dto';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiErrors } from '../common/dto/api-errors.decorator';
 import { ApiKeysService } from './api-keys.service';
 import {
   ApiKeyCreatedResponseDto,
@@ -34,7 +33,7 @@ export class ApiKeysController {
     description: 'The secret is in the response once; only its SHA-256 is stored. A key cannot grant more permissions or projects than it has.',
   })
   @ApiCreatedResponse({ type: ApiKeyCreatedResponseDto })
-  @ApiBadRequest('Validation failed, or Project not found')
+  @ApiErrors(400, 'Validation failed', 'Project not found')
   async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateApiKeyDto): Promise<ApiKeyCreatedResponseDto> {
     const { apiKey, secret } = await this.apiKeys.create(principal, body);
     return { success: true, apiKey: mapApiKey(apiKey), key: secret };
@@ -54,7 +53,7 @@ export class ApiKeysController {
   @RequirePermissions('api-keys:manage')
   @ApiOperation({ summary: 'Revoke an API key', description: 'Takes effect on the next request, on every replica.' })
   @ApiOkResponse({ type: ApiKeyRevokedResponseDto })
-  @ApiNotFoundResponse({ type: ErrorResponseDto, description: 'API key not found' })
+  @ApiErrors(404, 'API key not found')
   async revoke(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<ApiKeyRevokedResponseDto> {
     await this.apiKeys.revoke(principal, id);
     return { success: true, message: 'API key revoked' };

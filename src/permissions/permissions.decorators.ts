@@ -1,6 +1,6 @@
 import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
-import { ApiBearerAuth, ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
-import { ErrorResponseDto } from '../common/dto/error-response.dto';
+import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
+import { ApiErrors } from '../common/dto/api-errors.decorator';
 import type { ScopedPermission } from './permission';
 import type { Principal } from './principal';
 
@@ -12,7 +12,7 @@ export const ALL_PROJECTS_ONLY = 'allProjectsOnly';
 export const RequirePermissions = (...permissions: [ScopedPermission, ...ScopedPermission[]]) =>
   applyDecorators(
     requireKey(permissions),
-    ApiForbiddenResponse({ type: ErrorResponseDto, description: `The key lacks ${permissions.join(', ')}` }),
+    ApiErrors(403, 'Forbidden'),
   );
 
 /** Any valid key, whatever its permissions. */
@@ -23,7 +23,7 @@ function requireKey(permissions: ScopedPermission[]) {
     SetMetadata(REQUIRED_PERMISSIONS, permissions),
     ApiBearerAuth('bearer'),
     ApiSecurity('api-key'),
-    ApiUnauthorizedResponse({ type: ErrorResponseDto, description: 'No key, or an unknown, expired or revoked key' }),
+    ApiErrors(401, 'Unauthorized'),
   );
 }
 

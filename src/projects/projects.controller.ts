@@ -1,14 +1,11 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put } from '@nestjs/common';
 import {
-  ApiConflictResponse,
   ApiCreatedResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiBadRequest } from '../common/dto/api-errors.decorator';
-import { ErrorResponseDto } from '../common/dto/error-response.dto';
+import { ApiErrors } from '../common/dto/api-errors.decorator';
 import { CurrentPrincipal, RequireAllProjects, RequirePermissions } from '../permissions/permissions.decorators';
 import type { Principal } from '../permissions/principal';
 import {
@@ -22,7 +19,6 @@ import {
 } from './dto/project.dto';
 import { ProjectsService } from './projects.service';
 
-const PROJECT_NOT_FOUND = { type: ErrorResponseDto, description: 'Project not found (or outside the key\'s projects)' };
 
 @ApiTags('Projects')
 @Controller('projects')
@@ -43,8 +39,8 @@ export class ProjectsController {
   @RequireAllProjects()
   @ApiOperation({ summary: 'Create a project', description: 'The id is the Docker Compose project name. Project-scoped keys cannot create projects.' })
   @ApiCreatedResponse({ type: ProjectWriteResponseDto })
-  @ApiBadRequest('Validation failed')
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Project already exists' })
+  @ApiErrors(400, 'Validation failed')
+  @ApiErrors(409, 'Project already exists')
   async create(@Body() body: CreateProjectDto): Promise<ProjectWriteResponseDto> {
     return { success: true, project: mapProject(await this.projects.create(body)) };
   }
@@ -53,7 +49,7 @@ export class ProjectsController {
   @RequirePermissions('projects:read')
   @ApiOperation({ summary: 'Get a project' })
   @ApiOkResponse({ type: ProjectDto })
-  @ApiNotFoundResponse(PROJECT_NOT_FOUND)
+  @ApiErrors(404, 'Project not found')
   async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<ProjectDto> {
     return mapProject(await this.projects.get(principal, id));
   }
@@ -62,8 +58,8 @@ export class ProjectsController {
   @RequirePermissions('projects:write')
   @ApiOperation({ summary: 'Update a project', description: 'Partial: absent fields stay.' })
   @ApiOkResponse({ type: ProjectWriteResponseDto })
-  @ApiBadRequest('Validation failed')
-  @ApiNotFoundResponse(PROJECT_NOT_FOUND)
+  @ApiErrors(400, 'Validation failed')
+  @ApiErrors(404, 'Project not found')
   async update(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -77,8 +73,8 @@ export class ProjectsController {
   @RequirePermissions('projects:write')
   @ApiOperation({ summary: 'Delete a project', description: 'Refused (409) while tasks reference it.' })
   @ApiOkResponse({ type: ProjectDeletedResponseDto })
-  @ApiNotFoundResponse(PROJECT_NOT_FOUND)
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Project has tasks' })
+  @ApiErrors(404, 'Project not found')
+  @ApiErrors(409, 'Project has tasks')
   async delete(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<ProjectDeletedResponseDto> {
     await this.projects.delete(principal, id);
     return { success: true, message: 'Project deleted' };

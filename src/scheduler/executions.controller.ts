@@ -1,15 +1,12 @@
 import { Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
-  ApiConflictResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import { ApiBadRequest } from '../common/dto/api-errors.decorator';
-import { ErrorResponseDto } from '../common/dto/error-response.dto';
+import { ApiErrors } from '../common/dto/api-errors.decorator';
 import { CurrentPrincipal, RequirePermissions } from '../permissions/permissions.decorators';
 import type { Principal } from '../permissions/principal';
 import { mapExecution } from '../tasks/dto/execution.dto';
@@ -23,7 +20,6 @@ import {
 } from './dto/executions.dto';
 import { ExecutionsService } from './executions.service';
 
-const NOT_FOUND = { type: ErrorResponseDto, description: 'Task not found, or Execution not found' };
 
 @ApiTags('Tasks')
 @Controller('tasks/:id')
@@ -42,9 +38,9 @@ export class ExecutionsController {
   })
   @ApiOkResponse({ type: RunTaskResponseDto })
   @ApiAcceptedResponse({ type: RunTaskResponseDto, description: 'wait=false: the run has started' })
-  @ApiBadRequest('Validation failed')
-  @ApiNotFoundResponse(NOT_FOUND)
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Task is already running' })
+  @ApiErrors(400, 'Validation failed')
+  @ApiErrors(404, 'Task not found', 'Execution not found')
+  @ApiErrors(409, 'Task is already running')
   async run(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -61,8 +57,8 @@ export class ExecutionsController {
   @RequirePermissions('tasks:read')
   @ApiOperation({ summary: "A task's executions, newest first" })
   @ApiOkResponse({ type: ExecutionListResponseDto })
-  @ApiBadRequest('Validation failed')
-  @ApiNotFoundResponse(NOT_FOUND)
+  @ApiErrors(400, 'Validation failed')
+  @ApiErrors(404, 'Task not found', 'Execution not found')
   async list(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -76,7 +72,7 @@ export class ExecutionsController {
   @RequirePermissions('tasks:read')
   @ApiOperation({ summary: 'One execution, with its captured output' })
   @ApiOkResponse({ type: ExecutionDetailDto })
-  @ApiNotFoundResponse(NOT_FOUND)
+  @ApiErrors(404, 'Task not found', 'Execution not found')
   async get(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -93,8 +89,8 @@ export class ExecutionsController {
     description: 'On this replica the run stops at once and the answer shows it `cancelled`; on another replica it stops at that replica\'s next tick.',
   })
   @ApiOkResponse({ type: RunTaskResponseDto })
-  @ApiNotFoundResponse(NOT_FOUND)
-  @ApiConflictResponse({ type: ErrorResponseDto, description: 'Execution is not running' })
+  @ApiErrors(404, 'Task not found', 'Execution not found')
+  @ApiErrors(409, 'Execution is not running')
   async cancel(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,

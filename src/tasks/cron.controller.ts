@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiBadRequest } from '../common/dto/api-errors.decorator';
+import { ApiErrors } from '../common/dto/api-errors.decorator';
 import { RequirePermissions } from '../permissions/permissions.decorators';
 import { CronEvaluator } from './cron-evaluator';
 import { CronPreviewQueryDto, CronPreviewResponseDto } from './dto/cron-preview.dto';
@@ -17,7 +17,7 @@ export class CronController {
     description: 'The next fire times of an expression in a time zone, computed exactly as the scheduler will (DST rules included).',
   })
   @ApiOkResponse({ type: CronPreviewResponseDto })
-  @ApiBadRequest('Validation failed, Invalid cron expression or Invalid timezone')
+  @ApiErrors(400, 'Validation failed', 'Invalid cron expression', 'Invalid timezone')
   preview(@Query() query: CronPreviewQueryDto): CronPreviewResponseDto {
     const timezone = query.timezone ?? 'UTC';
     const { description, nextRuns } = this.cron.preview(query.expression, timezone, query.count ?? 5, new Date());

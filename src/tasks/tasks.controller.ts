@@ -2,13 +2,11 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from
 import {
   ApiBody,
   ApiCreatedResponse,
-  ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { ApiBadRequest } from '../common/dto/api-errors.decorator';
-import { ErrorResponseDto } from '../common/dto/error-response.dto';
+import { ApiErrors } from '../common/dto/api-errors.decorator';
 import { CurrentPrincipal, RequirePermissions } from '../permissions/permissions.decorators';
 import type { Principal } from '../permissions/principal';
 import { CreateTaskDto } from './dto/create-task.dto';
@@ -26,7 +24,6 @@ import { UpdateTaskDto } from './dto/update-task.dto';
 import { CREATE_TASK_EXAMPLES, UPDATE_TASK_EXAMPLE } from './tasks.examples';
 import { TasksService } from './tasks.service';
 
-const TASK_NOT_FOUND = { type: ErrorResponseDto, description: 'Task not found' };
 
 @ApiTags('Tasks')
 @Controller('tasks')
@@ -37,7 +34,7 @@ export class TasksController {
   @RequirePermissions('tasks:read')
   @ApiOperation({ summary: 'List tasks', description: 'Filter by projectId, type and enabled; page with limit (1-1000, default 100) and offset.' })
   @ApiOkResponse({ type: TaskListResponseDto })
-  @ApiBadRequest('Validation failed (an unknown or malformed query parameter)')
+  @ApiErrors(400, 'Validation failed')
   async list(@CurrentPrincipal() principal: Principal, @Query() query: ListTasksQueryDto): Promise<TaskListResponseDto> {
     const { views, total } = await this.tasks.list(principal, query);
     return { tasks: views.map(mapTaskSummary), total };
@@ -53,7 +50,7 @@ export class TasksController {
   })
   @ApiBody({ type: CreateTaskDto, examples: CREATE_TASK_EXAMPLES })
   @ApiCreatedResponse({ type: TaskWriteResponseDto })
-  @ApiBadRequest('Validation failed, Invalid cron expression, Invalid timezone or Project not found')
+  @ApiErrors(400, 'Validation failed', 'Invalid cron expression', 'Invalid timezone', 'Project not found')
   async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateTaskDto): Promise<TaskWriteResponseDto> {
     return { success: true, task: mapTask(await this.tasks.create(principal, body)) };
   }
@@ -62,7 +59,7 @@ export class TasksController {
   @RequirePermissions('tasks:read')
   @ApiOperation({ summary: 'Get a task, with its most recent executions' })
   @ApiOkResponse({ type: TaskDetailDto })
-  @ApiNotFoundResponse(TASK_NOT_FOUND)
+  @ApiErrors(404, 'Task not found')
   async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<TaskDetailDto> {
     const { view, history } = await this.tasks.get(principal, id);
     return { ...mapTask(view), history: history.map(mapExecution) };
@@ -76,8 +73,8 @@ export class TasksController {
   })
   @ApiBody({ type: UpdateTaskDto, examples: { seed: { value: UPDATE_TASK_EXAMPLE } } })
   @ApiOkResponse({ type: TaskWriteResponseDto })
-  @ApiBadRequest('Validation failed, Invalid cron expression, Invalid timezone or Project not found')
-  @ApiNotFoundResponse(TASK_NOT_FOUND)
+  @ApiErrors(400, 'Validation failed', 'Invalid cron expression', 'Invalid timezone', 'Project not found')
+  @ApiErrors(404, 'Task not found')
   async update(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -91,7 +88,7 @@ export class TasksController {
   @RequirePermissions('tasks:write')
   @ApiOperation({ summary: 'Delete a task and its executions', description: 'Stored backups stay.' })
   @ApiOkResponse({ type: TaskDeletedResponseDto })
-  @ApiNotFoundResponse(TASK_NOT_FOUND)
+  @ApiErrors(404, 'Task not found')
   async delete(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<TaskDeletedResponseDto> {
     await this.tasks.delete(principal, id);
     return { success: true, message: 'Task deleted' };

@@ -4,7 +4,7 @@ export class ErrorResponseDto {
   @ApiProperty({ example: false })
   success: false;
 
-  @ApiProperty({ example: 'Task not found' })
+  @ApiProperty({ example: 'Validation failed' })
   error: string;
 
   @ApiPropertyOptional({
