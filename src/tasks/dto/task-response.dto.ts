@@ -56,16 +56,16 @@ export class TaskDto extends TaskSummaryDto {
   @ApiProperty({ description: 'Effective run time limit in seconds', example: 7200 })
   timeoutSeconds: number;
 
-  @ApiPropertyOptional({ type: HealthCheckConfigDto })
+  @ApiPropertyOptional({ type: HealthCheckConfigDto, description: 'Only on tasks of type health-check, with every default filled in' })
   healthCheckConfig?: TaskConfigByType['health-check'];
 
-  @ApiPropertyOptional({ type: BackupConfigDto })
+  @ApiPropertyOptional({ type: BackupConfigDto, description: 'Only on tasks of type backup, with every default filled in' })
   backupConfig?: TaskConfigByType['backup'];
 
-  @ApiPropertyOptional({ type: ContainerUpdateConfigDto })
+  @ApiPropertyOptional({ type: ContainerUpdateConfigDto, description: 'Only on tasks of type container-update, with every default filled in' })
   containerUpdateConfig?: TaskConfigByType['container-update'];
 
-  @ApiPropertyOptional({ type: CustomConfigDto })
+  @ApiPropertyOptional({ type: CustomConfigDto, description: 'Only on tasks of type custom, with every default filled in' })
   customConfig?: TaskConfigByType['custom'];
 }
 
