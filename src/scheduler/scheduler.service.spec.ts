@@ -872,7 +872,7 @@ describe('SchedulerService', () => {
       // 09:40, 09:50 and 10:00 were missed: only 10:00 runs.
       expect(h.runCalls()).toEqual([['t', '2027-05-10T10:00:00.000Z', 'catch-up']]);
       expect(h.runs.runSlot).toHaveBeenCalledWith([expect.objectContaining({ id: 't' })], new Date('2027-05-10T10:00:00Z'), 'catch-up');
-      expect(h.tasks.findById.mock.calls).toEqual([['t']]);
+      expect(h.tasks.findByIds.mock.calls).toEqual([[['t']]]);
       expect(h.tasks.recordNextRuns.mock.calls).toEqual([[[{ id: 't', nextRun: new Date('2027-05-10T10:10:00Z') }]]]);
       expect(iso(h.timers.armedAt('t'))).toBe('2027-05-10T10:10:00.000Z');
       expect(iso(h.db.get('t')?.nextRun)).toBe('2027-05-10T10:10:00.000Z');
@@ -975,6 +975,22 @@ describe('SchedulerService', () => {
       await h.service.start();
       expect(h.runs.runSlot).not.toHaveBeenCalled();
       expect(iso(h.timers.armedAt('t'))).toBe('2027-05-10T10:05:00.000Z');
+    });
+
+    it('catches up tasks that missed the same instant in one batch (after an outage that may be every task)', async () => {
+      const h = setup({
+        now: '2027-05-10T10:02:30Z',
+        tasks: ['a', 'b', 'c'].map((id) => makeTask(id, '*/10 * * * *', { nextRun: new Date('2027-05-10T09:50:00Z') })),
+      });
+      await h.service.start();
+      expect(h.tasks.findByIds).toHaveBeenCalledTimes(1);
+      expect(h.runs.runSlot).toHaveBeenCalledTimes(1);
+      expect(h.runCalls()).toEqual([
+        ['a', '2027-05-10T10:00:00.000Z', 'catch-up'],
+        ['b', '2027-05-10T10:00:00.000Z', 'catch-up'],
+        ['c', '2027-05-10T10:00:00.000Z', 'catch-up'],
+      ]);
+      expect(h.tasks.recordNextRuns).toHaveBeenCalledTimes(1);
     });
 
     it('catches up each task independently', async () => {

@@ -103,10 +103,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     });
 
     const schedules = await this.tasks.findEnabledSchedules();
-    for (const schedule of schedules) {
-      this.arm(schedule, now);
-      await this.catchUp(schedule, now);
-    }
+    for (const schedule of schedules) this.arm(schedule, now);
+    await this.catchUp(schedules, now);
     this.metrics.scheduledTasks.set(this.armed.size);
     this.logger.log(`Scheduler started on replica ${this.config.replicaId}: ${this.armed.size} task(s) armed`);
     await this.tick();
@@ -271,20 +269,33 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
 
   /**
    * With no replica up at a slot, the latest missed slot within the catch-up window runs once at
-   * start-up. The stored nextRun tells cheaply whether anything was missed at all.
+   * start-up. The stored nextRun tells cheaply whether anything was missed at all; after an
+   * outage that may be every task, so the missed slots are claimed in batches, one per instant.
    */
-  private async catchUp(schedule: TaskSchedule, now: Date): Promise<void> {
-    if (!schedule.nextRun || schedule.nextRun > now || this.config.catchUpWindowMs === 0) return;
-    // Slots from the window's start on, and strictly after the schedule took effect.
-    const after = Math.max(now.getTime() - this.config.catchUpWindowMs - 1, schedule.scheduledFrom.getTime());
-    let latest: Date | null = null;
-    for (let slot = this.nextSlot(schedule, new Date(after)); slot && slot <= now; slot = this.nextSlot(schedule, slot)) {
-      latest = slot;
+  private async catchUp(schedules: TaskSchedule[], now: Date): Promise<void> {
+    if (this.config.catchUpWindowMs === 0) return;
+    const nextRuns: Array<{ id: string; nextRun: Date | null }> = [];
+    const missed = new Map<number, string[]>();
+    for (const schedule of schedules) {
+      if (!schedule.nextRun || schedule.nextRun > now) continue;
+      // Slots from the first one missed (and the window's start) on, strictly after the schedule took effect.
+      const after = Math.max(
+        now.getTime() - this.config.catchUpWindowMs - 1,
+        schedule.scheduledFrom.getTime(),
+        schedule.nextRun.getTime() - 1,
+      );
+      let latest: Date | null = null;
+      for (let slot = this.nextSlot(schedule, new Date(after)); slot && slot <= now; slot = this.nextSlot(schedule, slot)) {
+        latest = slot;
+      }
+      nextRuns.push({ id: schedule.id, nextRun: this.nextSlot(schedule, now) });
+      if (latest) missed.set(latest.getTime(), [...(missed.get(latest.getTime()) ?? []), schedule.id]);
     }
-    await this.tasks.recordNextRuns([{ id: schedule.id, nextRun: this.nextSlot(schedule, now) }]);
-    if (!latest) return;
-    const task = await this.tasks.findById(schedule.id);
-    if (task) await this.runs.runSlot([task], latest, 'catch-up');
+    if (nextRuns.length > 0) await this.tasks.recordNextRuns(nextRuns);
+    for (const [slot, taskIds] of missed) {
+      const tasks = (await this.tasks.findByIds(taskIds)).filter((task) => task.enabled);
+      await this.runs.runSlot(tasks, new Date(slot), 'catch-up');
+    }
   }
 
   private async collectReplicaTicks(): Promise<void> {
