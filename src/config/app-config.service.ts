@@ -107,10 +107,6 @@ export class AppConfigService {
     return this.get('HISTORY_MAX_AGE_DAYS') * 86_400_000;
   }
 
-  get metricsPublic(): boolean {
-    return this.get('METRICS_ACCESS') === 'public';
-  }
-
   get customHostCommandsUser(): string | undefined {
     return this.get('CUSTOM_HOST_COMMANDS_USER');
   }

@@ -59,8 +59,4 @@ export class MetricsService {
     await Promise.all(this.collectors.map((collect) => collect()));
     return this.registry.metrics();
   }
-
-  get contentType(): string {
-    return this.registry.contentType;
-  }
 }

@@ -58,8 +58,6 @@ export const CONFIG_PROPERTY = {
   custom: 'customConfig',
 } as const satisfies Record<TaskType, string>;
 
-export type ConfigProperty = (typeof CONFIG_PROPERTY)[TaskType];
-
 /** A custom task without a container runs on the service's host. */
 export function isHostCommand(type: TaskType, config: TaskConfig): boolean {
   return type === 'custom' && (config as CustomConfig).container === null;
