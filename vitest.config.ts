@@ -34,6 +34,19 @@ export default defineConfig({
       {
         plugins: [swcPlugin],
         test: {
+          // Real containers on the engines scripts/test-env.sh starts (npm test runs it first).
+          name: 'e2e-engine',
+          include: ['test/engine/*.e2e-spec.ts'],
+          environment: 'node',
+          globalSetup: ['test/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        plugins: [swcPlugin],
+        test: {
           // Several service processes on one PostgreSQL database: run with E2E_DATABASE=postgres.
           name: 'e2e-replicas',
           include: ['test/replicas/*.e2e-spec.ts'],

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine too: installs and starts what the tests need
-# (npm packages, PostgreSQL), then runs lint, type check, unit tests and the end-to-end
-# suite against SQLite and against PostgreSQL. Anything missing fails the run, saying what.
+# (npm packages, PostgreSQL, container engines and a registry), then runs lint, type check,
+# unit tests and the end-to-end suites against SQLite and against PostgreSQL. Anything missing
+# fails the run, saying what.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,6 +50,11 @@ if ! pg_reachable; then
 fi
 export E2E_POSTGRES_ADMIN_URL=$pg_admin_url
 
+# --- Container engines and registry (Podman serving the Docker API) --------------------------
+say "Container engines and registry (scripts/test-env.sh)"
+test_env=$(bash scripts/test-env.sh) || die "the container engine or the registry could not be started (see above)"
+eval "$test_env"
+
 # --- Static checks and build ---------------------------------------------------------------
 say "Lint"
 npx eslint . --max-warnings 0
@@ -69,6 +75,8 @@ run_vitest unit --project unit || status=1
 (unset DATABASE_URL; E2E_DATABASE=sqlite run_vitest e2e-sqlite --project e2e) || status=1
 E2E_DATABASE=postgres run_vitest e2e-postgres --project e2e || status=1
 E2E_DATABASE=postgres run_vitest e2e-replicas --project e2e-replicas || status=1
+(unset DATABASE_URL; E2E_DATABASE=sqlite run_vitest e2e-engine-sqlite --project e2e-engine) || status=1
+E2E_DATABASE=postgres run_vitest e2e-engine-postgres --project e2e-engine || status=1
 
 # One closing line for the whole run; a suite that failed to load counts as a failure.
 node -e '

@@ -25,7 +25,7 @@ describe('platform', () => {
       expect(await t.api.get('/health', { key: null })).toMatchObject({ status: 200, body: { status: 'ok' } });
       expect(await t.api.get('/health/ready', { key: null })).toMatchObject({
         status: 200,
-        body: { status: 'ok', checks: { database: { status: 'up' }, scheduler: { status: 'up' } } },
+        body: { status: 'ok', checks: { database: { status: 'up' }, scheduler: { status: 'up' }, engine: { status: 'up' } } },
       });
     });
   });
@@ -61,6 +61,7 @@ describe('platform', () => {
           'GET /api/v1/projects/{id}',
           'PUT /api/v1/projects/{id}',
           'DELETE /api/v1/projects/{id}',
+          'GET /api/v1/projects/{id}/containers',
           'GET /api/v1/api-keys',
           'POST /api/v1/api-keys',
           'DELETE /api/v1/api-keys/{id}',

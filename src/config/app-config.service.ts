@@ -111,6 +111,40 @@ export class AppConfigService {
     return this.get('CUSTOM_HOST_COMMANDS_USER');
   }
 
+  /** The default engine, as the docker CLI reads DOCKER_HOST; unset = the local socket. */
+  get dockerHost(): string | undefined {
+    return this.get('DOCKER_HOST');
+  }
+
+  get dockerApiTimeoutMs(): number {
+    return this.get('DOCKER_API_TIMEOUT_SECONDS') * 1000;
+  }
+
+  get alertWebhookUrl(): string | undefined {
+    return this.get('ALERT_WEBHOOK_URL');
+  }
+
+  get alertOnRunFailure(): boolean {
+    return this.get('ALERT_ON_RUN_FAILURE');
+  }
+
+  get alertTimeoutMs(): number {
+    return this.get('ALERT_TIMEOUT_MS');
+  }
+
+  /** Empty = any host. */
+  get healthCheckAllowedHosts(): string[] {
+    return this.get('HEALTHCHECK_ALLOWED_HOSTS');
+  }
+
+  get healthCheckPortTimeoutMs(): number {
+    return this.get('HEALTHCHECK_PORT_TIMEOUT_MS');
+  }
+
+  get containerUpdateSettleMs(): number {
+    return this.get('CONTAINER_UPDATE_SETTLE_SECONDS') * 1000;
+  }
+
   /** Values of the configured secrets (long enough to mask without hitting ordinary words). */
   get secretValues(): string[] {
     return SECRET_VARIABLES.map((name) => this.environment.secrets[name]).filter(

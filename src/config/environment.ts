@@ -112,6 +112,31 @@ export class Environment {
   @IsOptional() @IsString() @Matches(/^[a-z_][a-z0-9_-]*\$?$/i, { message: 'CUSTOM_HOST_COMMANDS_USER must be a user name' })
   CUSTOM_HOST_COMMANDS_USER?: string;
 
+  @IsOptional() @Matches(/^(unix|tcp|ssh|http|https):\/\/\S+$/, { message: 'DOCKER_HOST must be a unix://, tcp://, ssh:// or http(s):// address, as the docker CLI reads it' })
+  DOCKER_HOST?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(600)
+  DOCKER_API_TIMEOUT_SECONDS = 30;
+
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'ALERT_WEBHOOK_URL must be an http(s):// URL' })
+  ALERT_WEBHOOK_URL?: string;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  ALERT_ON_RUN_FAILURE = false;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
+  ALERT_TIMEOUT_MS = 5000;
+
+  @IsOptional() @Transform(toList) @IsString({ each: true })
+  @Matches(/^(\*\.)?[a-z0-9.-]+(:\d+)?$|^\[[0-9a-f:.]+\](:\d+)?$/i, { each: true, message: 'HEALTHCHECK_ALLOWED_HOSTS must be a comma-separated list of host names (optionally *.domain, optionally :port)' })
+  HEALTHCHECK_ALLOWED_HOSTS: string[] = [];
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(100) @Max(60_000)
+  HEALTHCHECK_PORT_TIMEOUT_MS = 3000;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(600)
+  CONTAINER_UPDATE_SETTLE_SECONDS = 5;
+
   /** Filled by `validateEnvironment`; not an environment variable. */
   secrets: Partial<Record<(typeof SECRET_VARIABLES)[number], string>> = {};
 }

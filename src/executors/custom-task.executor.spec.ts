@@ -6,6 +6,8 @@ import {
   CustomTaskExecutor,
   type CustomExecutorSettings,
 } from './custom-task.executor';
+import { ProjectContainers } from '../docker/project-containers';
+import { ProjectsRepository } from '../projects/projects.repository';
 import type { ExecutionRequest } from './task-executor';
 
 const settings = (overrides: Partial<CustomExecutorSettings> = {}): CustomExecutorSettings => ({
@@ -34,9 +36,14 @@ const request = (
   recordTouchedContainers: () => Promise.resolve(),
 });
 
+// Host commands never look up projects or containers: those collaborators stay unused here
+// (commands in containers are tested against a real engine under test/engine/).
+const hostExecutor = (executorSettings: CustomExecutorSettings) =>
+  new CustomTaskExecutor(executorSettings, {} as ProjectsRepository, {} as ProjectContainers);
+
 describe('CustomTaskExecutor', () => {
   it('succeeds on exit code 0 and keeps the output', async () => {
-    const outcome = await new CustomTaskExecutor(settings()).execute(request('echo out; echo err >&2'));
+    const outcome = await hostExecutor(settings()).execute(request('echo out; echo err >&2'));
     expect(outcome).toMatchObject({
       status: 'success',
       result: { exitCode: 0, signal: null, stdoutTruncatedBytes: 0, stderrTruncatedBytes: 0 },
@@ -47,7 +54,7 @@ describe('CustomTaskExecutor', () => {
   });
 
   it('fails on a non-zero exit code', async () => {
-    const outcome = await new CustomTaskExecutor(settings()).execute(request('echo partial; exit 3'));
+    const outcome = await hostExecutor(settings()).execute(request('echo partial; exit 3'));
     expect(outcome).toMatchObject({
       status: 'failed',
       result: { exitCode: 3, signal: null },
@@ -57,7 +64,7 @@ describe('CustomTaskExecutor', () => {
   });
 
   it('fails when the command is killed by a signal', async () => {
-    const outcome = await new CustomTaskExecutor(settings()).execute(request('kill -TERM $$'));
+    const outcome = await hostExecutor(settings()).execute(request('kill -TERM $$'));
     expect(outcome).toMatchObject({
       status: 'failed',
       result: { exitCode: null, signal: 'SIGTERM' },
@@ -69,7 +76,7 @@ describe('CustomTaskExecutor', () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort('timeout'), 200);
     const started = Date.now();
-    const outcome = await new CustomTaskExecutor(settings()).execute(
+    const outcome = await hostExecutor(settings()).execute(
       request('echo started; sleep 30', { signal: controller.signal }),
     );
     expect(Date.now() - started).toBeLessThan(2000);
@@ -84,7 +91,7 @@ describe('CustomTaskExecutor', () => {
   it('does not start a command whose run is already aborted', async () => {
     const controller = new AbortController();
     controller.abort('cancelled');
-    const outcome = await new CustomTaskExecutor(settings()).execute(
+    const outcome = await hostExecutor(settings()).execute(
       request('echo never', { signal: controller.signal }),
     );
     expect(outcome).toMatchObject({ status: 'failed', error: 'Command not started (cancelled)' });
@@ -92,7 +99,7 @@ describe('CustomTaskExecutor', () => {
   });
 
   it('bounds each stream to outputLimitBytes', async () => {
-    const outcome = await new CustomTaskExecutor(settings({ outputLimitBytes: 100 })).execute(
+    const outcome = await hostExecutor(settings({ outputLimitBytes: 100 })).execute(
       request('yes | head -c 100000; yes e | head -c 5000 >&2'),
     );
     expect(outcome.status).toBe('success');
@@ -104,7 +111,7 @@ describe('CustomTaskExecutor', () => {
   it('passes only the configured host environment', async () => {
     process.env.SECRET_TEST_VALUE = 'do-not-leak';
     try {
-      const outcome = await new CustomTaskExecutor(
+      const outcome = await hostExecutor(
         settings({ hostEnvironment: { PATH: '/usr/bin:/bin', TZ: 'UTC' } }),
       ).execute(request('echo "[$TZ][$SECRET_TEST_VALUE]"'));
       expect(outcome.output?.stdout).toBe('[UTC][]\n');
@@ -115,7 +122,7 @@ describe('CustomTaskExecutor', () => {
 
   it('runs as the configured user, or reports why it cannot start', async () => {
     const nobody = { uid: 65534, gid: 65534, name: 'nobody' };
-    const outcome = await new CustomTaskExecutor(settings({ hostCommandsUser: nobody })).execute(request('id -u'));
+    const outcome = await hostExecutor(settings({ hostCommandsUser: nobody })).execute(request('id -u'));
     if (process.getuid?.() === 0) {
       expect(outcome).toMatchObject({ status: 'success', result: { user: 'nobody' }, output: { stdout: '65534\n' } });
     } else {
@@ -124,7 +131,7 @@ describe('CustomTaskExecutor', () => {
   });
 
   it('refuses host commands when they are disabled, without running them', async () => {
-    const outcome = await new CustomTaskExecutor(settings({ hostCommandsEnabled: false })).execute(
+    const outcome = await hostExecutor(settings({ hostCommandsEnabled: false })).execute(
       request('echo never'),
     );
     expect(outcome).toEqual({
@@ -134,18 +141,14 @@ describe('CustomTaskExecutor', () => {
     });
   });
 
-  it('does not run container commands yet', async () => {
-    const outcome = await new CustomTaskExecutor(settings()).execute(request('echo hi', { container: 'web' }));
-    expect(outcome).toEqual({
-      status: 'failed',
-      result: null,
-      error: 'Running commands in a container is not available yet',
-    });
-  });
-
   it('gets its settings from Nest through CUSTOM_EXECUTOR_SETTINGS', async () => {
     const moduleRef = await Test.createTestingModule({
-      providers: [CustomTaskExecutor, { provide: CUSTOM_EXECUTOR_SETTINGS, useValue: settings() }],
+      providers: [
+        CustomTaskExecutor,
+        { provide: CUSTOM_EXECUTOR_SETTINGS, useValue: settings() },
+        { provide: ProjectsRepository, useValue: {} },
+        { provide: ProjectContainers, useValue: {} },
+      ],
     }).compile();
     const outcome = await moduleRef.get(CustomTaskExecutor).execute(request('echo via nest'));
     expect(outcome.output?.stdout).toBe('via nest\n');

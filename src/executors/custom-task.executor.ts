@@ -1,4 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { execInContainer, type ContainerExecResult } from '../docker/container-exec';
+import { engineError } from '../docker/docker-engines';
+import { ProjectContainers } from '../docker/project-containers';
+import { ProjectsRepository } from '../projects/projects.repository';
 import { runHostCommand, type HostCommandResult } from './host-command';
 import type { ExecutionOutcome, ExecutionRequest, TaskExecutor } from './task-executor';
 
@@ -33,14 +37,15 @@ export function buildHostEnvironment(source: NodeJS.ProcessEnv): Record<string, 
 
 @Injectable()
 export class CustomTaskExecutor implements TaskExecutor<'custom'> {
-  constructor(@Inject(CUSTOM_EXECUTOR_SETTINGS) private readonly settings: CustomExecutorSettings) {}
+  constructor(
+    @Inject(CUSTOM_EXECUTOR_SETTINGS) private readonly settings: CustomExecutorSettings,
+    private readonly projects: ProjectsRepository,
+    private readonly containers: ProjectContainers,
+  ) {}
 
   async execute(request: ExecutionRequest<'custom'>): Promise<ExecutionOutcome> {
     const { command, container } = request.task.config;
-    if (container !== null) {
-      // Docker exec mode arrives with its own issue.
-      return { status: 'failed', result: null, error: 'Running commands in a container is not available yet' };
-    }
+    if (container !== null) return this.executeInContainer(request, container);
     if (!this.settings.hostCommandsEnabled) {
       return {
         status: 'failed',
@@ -72,6 +77,53 @@ export class CustomTaskExecutor implements TaskExecutor<'custom'> {
       output: { stdout: run.stdout, stderr: run.stderr },
     };
   }
+
+  /** Docker exec in a container of the task's project, found by container or Compose service name. */
+  private async executeInContainer(request: ExecutionRequest<'custom'>, name: string): Promise<ExecutionOutcome> {
+    const project = await this.projects.findById(request.task.projectId);
+    if (!project) throw new Error(`Project ${request.task.projectId} no longer exists`);
+    const found = await this.containers.find(project, name, request.signal);
+    if (!found) {
+      return { status: 'failed', result: null, error: `No container or service named ${name} in project ${project.id}` };
+    }
+    if (found.state !== 'running') {
+      return { status: 'failed', result: { container: found.name }, error: `Container ${found.name} is not running (${found.state})` };
+    }
+    const engine = this.containers.engineOf(project);
+    let run: ContainerExecResult;
+    try {
+      run = await execInContainer(engine.docker.getContainer(found.id), request.task.config.command, {
+        signal: request.signal,
+        timeoutSeconds: request.task.timeoutSeconds,
+        outputLimitBytes: this.settings.outputLimitBytes,
+      });
+    } catch (error) {
+      throw engineError(engine, error);
+    }
+    const error = containerFailureReason(run, request.signal);
+    return {
+      status: error === undefined ? 'success' : 'failed',
+      result: {
+        container: found.name,
+        exitCode: run.exitCode,
+        durationMs: run.durationMs,
+        stdoutTruncatedBytes: run.stdoutTruncatedBytes,
+        stderrTruncatedBytes: run.stderrTruncatedBytes,
+      },
+      ...(error !== undefined && { error }),
+      output: { stdout: run.stdout, stderr: run.stderr },
+    };
+  }
+}
+
+function containerFailureReason(run: ContainerExecResult, signal: AbortSignal): string | undefined {
+  if (run.aborted) {
+    const reason: unknown = signal.reason;
+    return `Command stopped (${typeof reason === 'string' ? reason : 'aborted'})`;
+  }
+  if (run.exitCode === 0) return undefined;
+  // 126/127: the shell could not run it; 124/143: the in-container `timeout` backstop ended it.
+  return run.exitCode === null ? 'Command ended without an exit status' : `Command exited with code ${run.exitCode}`;
 }
 
 function failureReason(run: HostCommandResult, signal: AbortSignal): string | undefined {

@@ -1,5 +1,9 @@
 import { Module } from '@nestjs/common';
 import { AppConfigService } from '../config/app-config.service';
+import { DockerModule } from '../docker/docker.module';
+import { ProjectsModule } from '../projects/projects.module';
+import { ContainerUpdateExecutor } from './container-update.executor';
+import { HealthCheckExecutor } from './health-check.executor';
 import { CUSTOM_EXECUTOR_SETTINGS, CustomTaskExecutor, buildHostEnvironment, type CustomExecutorSettings } from './custom-task.executor';
 import { resolveOsUser } from './os-user';
 import type { TaskExecutors } from './task-executor';
@@ -8,6 +12,7 @@ import { UnavailableExecutor } from './unavailable.executor';
 export const TASK_EXECUTORS = Symbol('TaskExecutors');
 
 @Module({
+  imports: [DockerModule, ProjectsModule],
   providers: [
     {
       provide: CUSTOM_EXECUTOR_SETTINGS,
@@ -26,17 +31,23 @@ export const TASK_EXECUTORS = Symbol('TaskExecutors');
       },
     },
     CustomTaskExecutor,
+    ContainerUpdateExecutor,
+    HealthCheckExecutor,
     {
       provide: TASK_EXECUTORS,
-      inject: [CustomTaskExecutor],
-      useFactory: (custom: CustomTaskExecutor): TaskExecutors => ({
-        'health-check': new UnavailableExecutor('health-check'),
+      inject: [HealthCheckExecutor, ContainerUpdateExecutor, CustomTaskExecutor],
+      useFactory: (
+        healthCheck: HealthCheckExecutor,
+        containerUpdate: ContainerUpdateExecutor,
+        custom: CustomTaskExecutor,
+      ): TaskExecutors => ({
+        'health-check': healthCheck,
         backup: new UnavailableExecutor('backup'),
-        'container-update': new UnavailableExecutor('container-update'),
+        'container-update': containerUpdate,
         custom,
       }),
     },
   ],
-  exports: [TASK_EXECUTORS],
+  exports: [TASK_EXECUTORS, ContainerUpdateExecutor],
 })
 export class ExecutorsModule {}

@@ -10,10 +10,17 @@ class LivenessDto {
 }
 
 class ReadinessDto {
-  @ApiProperty({ example: 'ok', enum: ['ok', 'unavailable'] })
-  status: 'ok' | 'unavailable';
+  @ApiProperty({
+    example: 'ok',
+    enum: ['ok', 'degraded', 'unavailable'],
+    description: 'degraded: ready (200), but the container engine does not answer, so runs on it fail',
+  })
+  status: 'ok' | 'degraded' | 'unavailable';
 
-  @ApiProperty({ example: { database: { status: 'up' } }, description: 'Each component, and why it is down' })
+  @ApiProperty({
+    example: { database: { status: 'up' }, scheduler: { status: 'up' }, engine: { status: 'up' } },
+    description: 'Each component, and why it is down',
+  })
   checks: Record<string, { status: 'up' | 'down'; message?: string }>;
 
   @ApiPropertyOptional({ example: false, description: 'Only when not ready, as in every error' })
@@ -38,12 +45,12 @@ export class HealthController {
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: the database answers and the scheduler ticks', description: '503 says which component is down.' })
+  @ApiOperation({ summary: 'Readiness: the database answers and the scheduler ticks', description: '503 says which component is down. The container engine is checked too: when it does not answer the status is degraded (still 200), with the reason.' })
   @ApiOkResponse({ type: ReadinessDto })
   @ApiServiceUnavailableResponse({ type: ReadinessDto })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessDto> {
-    const { ready, checks } = await this.health.readiness();
-    if (ready) return { status: 'ok', checks };
+    const { ready, degraded, checks } = await this.health.readiness();
+    if (ready) return { status: degraded ? 'degraded' : 'ok', checks };
     void reply.status(503);
     return { success: false, error: 'Not ready', status: 'unavailable', checks };
   }

@@ -17,8 +17,8 @@ import {
   ProjectWriteResponseDto,
   UpdateProjectDto,
 } from './dto/project.dto';
+import { mapProjectContainer, ProjectContainersResponseDto } from './dto/project-container.dto';
 import { ProjectsService } from './projects.service';
-
 
 @ApiTags('Projects')
 @Controller('projects')
@@ -52,6 +52,20 @@ export class ProjectsController {
   @ApiErrors(404, 'Project not found')
   async get(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<ProjectDto> {
     return mapProject(await this.projects.get(principal, id));
+  }
+
+  @Get(':id/containers')
+  @RequirePermissions('projects:read')
+  @ApiOperation({
+    summary: "List a project's containers, live from its engine",
+    description: 'Containers labelled com.docker.compose.project=<id>, with state, health, image and ports. 503 when the engine does not answer.',
+  })
+  @ApiOkResponse({ type: ProjectContainersResponseDto })
+  @ApiErrors(404, 'Project not found')
+  @ApiErrors(503, 'Container engine unavailable')
+  async containers(@CurrentPrincipal() principal: Principal, @Param('id') id: string): Promise<ProjectContainersResponseDto> {
+    const containers = await this.projects.containers(principal, id);
+    return { projectId: id, containers: containers.map(mapProjectContainer) };
   }
 
   @Put(':id')

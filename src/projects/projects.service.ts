@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConflictError, NotFoundError } from '../common/errors/domain-errors';
+import { ProjectContainers, type ProjectContainer } from '../docker/project-containers';
 import { canAccessProject, type Principal } from '../permissions/principal';
 import type { CreateProjectDto, UpdateProjectDto } from './dto/project.dto';
 import { Project } from './entities/project.entity';
@@ -7,7 +8,10 @@ import { ProjectsRepository } from './projects.repository';
 
 @Injectable()
 export class ProjectsService {
-  constructor(private readonly projects: ProjectsRepository) {}
+  constructor(
+    private readonly projects: ProjectsRepository,
+    private readonly projectContainers: ProjectContainers,
+  ) {}
 
   list(principal: Principal): Promise<Project[]> {
     return this.projects.findAll(principal.projectIds);
@@ -18,6 +22,11 @@ export class ProjectsService {
     const project = canAccessProject(principal, id) ? await this.projects.findById(id) : null;
     if (!project) throw new NotFoundError('Project not found');
     return project;
+  }
+
+  /** Live from the project's engine. */
+  async containers(principal: Principal, id: string): Promise<ProjectContainer[]> {
+    return this.projectContainers.list(await this.get(principal, id));
   }
 
   /** Only keys for every project get here (`@RequireAllProjects`). */

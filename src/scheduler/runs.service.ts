@@ -1,9 +1,11 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppConfigService } from '../config/app-config.service';
-import { ConflictError } from '../common/errors/domain-errors';
+import { ConflictError, DomainError } from '../common/errors/domain-errors';
 import { newId } from '../common/ids';
 import { TASK_EXECUTORS } from '../executors/executors.module';
 import type { AbortReason, ExecutionOutcome, ExecutionRequest, TaskExecutor, TaskExecutors } from '../executors/task-executor';
+import { AlertsService } from '../alerts/alerts.service';
+import { alertForRun } from '../alerts/run-alerts';
 import { MetricsService } from '../metrics/metrics.service';
 import type { Execution } from '../tasks/entities/execution.entity';
 import type { Task } from '../tasks/entities/task.entity';
@@ -38,6 +40,12 @@ const sleep = (ms: number, signal: AbortSignal) =>
     );
   });
 
+/** One line for the execution's `error`: a domain error's reason too (which engine, say). */
+function describeRunError(error: unknown): string {
+  if (error instanceof DomainError && typeof error.details === 'string') return `${error.message}: ${error.details}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * Claims runs in the database, executes them on this replica under MAX_CONCURRENT_RUNS with a
  * timeout, records the outcome, and closes runs whose replica died.
@@ -56,6 +64,7 @@ export class RunsService {
     private readonly scheduler: SchedulerRepository,
     private readonly config: AppConfigService,
     private readonly metrics: MetricsService,
+    private readonly alerts: AlertsService,
     @Inject(TASK_EXECUTORS) private readonly executors: TaskExecutors,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
@@ -104,6 +113,7 @@ export class RunsService {
       if (!skipped.has(skips[index].id)) continue;
       decided.push(task);
       this.metrics.runs.inc({ type: task.type, status: 'skipped' });
+      this.alertMissedSlot(task, slot, 'the previous run was still running');
     }
     return decided;
   }
@@ -143,7 +153,7 @@ export class RunsService {
     let closed = 0;
     for (const execution of await this.executions.findExpiredLeases(now)) {
       if (this.active.has(execution.id)) continue;
-      const finished = await this.executions.finish(execution.id, {
+      const closing: FinishedExecution = {
         status: 'failed',
         executedAt: execution.executedAt,
         finishedAt: now,
@@ -151,13 +161,14 @@ export class RunsService {
         result: null,
         error: `${INTERRUPTED}: replica ${execution.replicaId ?? 'unknown'} stopped renewing its lease`,
         output: null,
-      });
-      if (!finished) continue;
+      };
+      if (!(await this.executions.finish(execution.id, closing))) continue;
       closed += 1;
       const task = await this.tasks.findById(execution.taskId);
       if (!task) continue;
       await this.tasks.recordLastRun(task.id, execution.executedAt, 'failed');
       this.metrics.runs.inc({ type: task.type, status: 'failed' });
+      this.alertAfterRun(task, { ...closing, id: execution.id, scheduledFor: execution.scheduledFor });
       await this.repair(task, execution);
     }
     return closed;
@@ -234,7 +245,7 @@ export class RunsService {
         this.limiter.release();
       }
     } catch (error) {
-      outcome = { status: 'failed', result: null, error: error instanceof Error ? error.message : String(error) };
+      outcome = { status: 'failed', result: null, error: describeRunError(error) };
     } finally {
       if (run.lockedProject) await this.scheduler.unlock(run.lockedProject, execution.id).catch(() => undefined);
     }
@@ -273,6 +284,7 @@ export class RunsService {
     await this.tasks.recordLastRun(task.id, startedAt, finished.status);
     this.metrics.runs.inc({ type: task.type, status: finished.status });
     this.metrics.runDuration.observe({ type: task.type }, finished.duration / 1000);
+    this.alertAfterRun(task, { ...finished, id: execution.id, scheduledFor: execution.scheduledFor });
     if (finished.status !== 'success' && execution.touchedContainers?.length) await this.repair(task, execution);
     await this.pruneHistory(task.id);
   }
@@ -324,6 +336,31 @@ export class RunsService {
         await this.executions.recordTouchedContainers(execution.id, containers);
       },
     };
+  }
+
+  /**
+   * After the outcome is stored, and without waiting for it: a webhook that is down or slow must
+   * change neither the record nor the run's duration. `task.lastStatus` is still the previous run's.
+   */
+  private alertAfterRun(task: Task, finished: FinishedExecution & { id: string; scheduledFor: Date | null }): void {
+    if (!this.alerts.enabled) return;
+    const alert = alertForRun(task, finished, task.lastStatus, this.alerts.runFailuresEnabled);
+    if (alert) void this.alerts.send(alert);
+  }
+
+  get missedSlotAlertsEnabled(): boolean {
+    return this.alerts.runFailuresEnabled;
+  }
+
+  /** With ALERT_ON_RUN_FAILURE, a slot that did not run (overlap here; outages at catch-up). */
+  alertMissedSlot(task: Task, slot: Date, reason: string, details?: Record<string, unknown>): void {
+    if (!this.alerts.runFailuresEnabled) return;
+    void this.alerts.send({
+      event: 'slot.missed',
+      task: { id: task.id, name: task.name, type: task.type, projectId: task.projectId },
+      message: `Slot ${slot.toISOString()} of ${task.type} task "${task.name}" did not run: ${reason}`,
+      details: { slot: slot.toISOString(), reason, ...details },
+    });
   }
 
   private executorFor(task: Task): TaskExecutor {

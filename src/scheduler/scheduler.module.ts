@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AlertsModule } from '../alerts/alerts.module';
 import { ExecutorsModule } from '../executors/executors.module';
 import { TasksModule } from '../tasks/tasks.module';
 import { ProjectLock } from './entities/project-lock.entity';
@@ -14,7 +15,7 @@ import { SchedulerService } from './scheduler.service';
 import { TaskChangesListener } from './task-changes.listener';
 
 @Module({
-  imports: [ScheduleModule.forRoot(), TypeOrmModule.forFeature([SchedulerReplica, ProjectLock]), TasksModule, ExecutorsModule],
+  imports: [ScheduleModule.forRoot(), TypeOrmModule.forFeature([SchedulerReplica, ProjectLock]), TasksModule, ExecutorsModule, AlertsModule],
   controllers: [ExecutionsController],
   providers: [
     { provide: CLOCK, useValue: systemClock },

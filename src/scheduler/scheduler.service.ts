@@ -276,6 +276,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     if (this.config.catchUpWindowMs === 0) return;
     const nextRuns: Array<{ id: string; nextRun: Date | null }> = [];
     const missed = new Map<number, string[]>();
+    const firstMissed = new Map<string, { first: Date; caughtUp: Date | null }>();
     for (const schedule of schedules) {
       if (!schedule.nextRun || schedule.nextRun > now) continue;
       // Slots from the first one missed (and the window's start) on, strictly after the schedule took effect.
@@ -290,11 +291,26 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       }
       nextRuns.push({ id: schedule.id, nextRun: this.nextSlot(schedule, now) });
       if (latest) missed.set(latest.getTime(), [...(missed.get(latest.getTime()) ?? []), schedule.id]);
+      firstMissed.set(schedule.id, { first: schedule.nextRun, caughtUp: latest });
     }
     if (nextRuns.length > 0) await this.tasks.recordNextRuns(nextRuns);
+    await this.alertMissedSlots(firstMissed);
     for (const [slot, taskIds] of missed) {
       const tasks = (await this.tasks.findByIds(taskIds)).filter((task) => task.enabled);
       await this.runs.runSlot(tasks, new Date(slot), 'catch-up');
+    }
+  }
+
+  /** One alert per task that missed slots while no replica was up (ALERT_ON_RUN_FAILURE). */
+  private async alertMissedSlots(missed: Map<string, { first: Date; caughtUp: Date | null }>): Promise<void> {
+    if (missed.size === 0 || !this.runs.missedSlotAlertsEnabled) return;
+    for (const task of await this.tasks.findByIds([...missed.keys()])) {
+      const { first, caughtUp } = missed.get(task.id)!;
+      if (!task.enabled) continue;
+      const reason = caughtUp
+        ? `no replica was up; the latest missed slot (${caughtUp.toISOString()}) runs now as catch-up`
+        : 'no replica was up, and the missed slots are older than the catch-up window';
+      this.runs.alertMissedSlot(task, first, reason, { firstMissedSlot: first.toISOString(), caughtUpSlot: caughtUp?.toISOString() ?? null });
     }
   }
 

@@ -7,6 +7,7 @@ import {
   ValidationFailedError,
   type FieldError,
 } from '../common/errors/domain-errors';
+import { hostAllowed } from '../common/allowed-hosts';
 import { newId } from '../common/ids';
 import { canAccessProject, hasPermission, type Principal } from '../permissions/principal';
 import { ProjectsRepository } from '../projects/projects.repository';
@@ -19,7 +20,7 @@ import { Execution } from './entities/execution.entity';
 import { Task } from './entities/task.entity';
 import { ExecutionsRepository } from './executions.repository';
 import { TaskChanges } from './task-changes';
-import { CONFIG_PROPERTY, isHostCommand, type TaskConfig } from './task-config';
+import { CONFIG_PROPERTY, isHostCommand, type HealthCheckConfig, type TaskConfig } from './task-config';
 import { resolveTaskConfig } from './task-config.defaults';
 import { TASK_TYPES, type TaskType } from './task-type';
 import { TasksRepository, type TaskWithProject } from './tasks.repository';
@@ -68,6 +69,7 @@ export class TasksService {
   async create(principal: Principal, body: CreateTaskDto): Promise<TaskView> {
     const config = this.resolveConfig(body.type, body);
     this.assertHostCommandAllowed(principal, body.type, config);
+    this.assertEndpointsAllowed(body.type, config);
     const timezone = body.timezone ?? 'UTC';
     this.cron.parse(body.cronExpression, timezone);
     const projectName = await this.visibleProjectName(principal, body.projectId);
@@ -104,6 +106,7 @@ export class TasksService {
     if (givenConfig !== undefined) {
       config = this.resolveConfig(task.type, body);
       this.assertHostCommandAllowed(principal, task.type, config);
+      this.assertEndpointsAllowed(task.type, config);
     }
 
     const cronExpression = body.cronExpression ?? task.cronExpression;
@@ -178,6 +181,19 @@ export class TasksService {
         { field: 'customConfig.container', message: 'host commands are disabled on this server (CUSTOM_HOST_COMMANDS=disabled): name a container' },
       ]);
     }
+  }
+
+  /** Health-check endpoints outside HEALTHCHECK_ALLOWED_HOSTS are refused when saved (and not probed at run time). */
+  private assertEndpointsAllowed(type: TaskType, config: TaskConfig): void {
+    if (type !== 'health-check') return;
+    const allowed = this.config.healthCheckAllowedHosts;
+    const refused = (config as HealthCheckConfig).endpoints.flatMap((endpoint, index) => {
+      const url = new URL(endpoint.url);
+      return hostAllowed(url, allowed)
+        ? []
+        : [{ field: `healthCheckConfig.endpoints.${index}.url`, message: `host ${url.host} is not allowed on this server (HEALTHCHECK_ALLOWED_HOSTS)` }];
+    });
+    if (refused.length > 0) throw new ValidationFailedError(refused);
   }
 
   private scheduledNextRun(task: Task, now: Date): Date | null {

@@ -30,6 +30,8 @@ export async function startTestApp(
     ADMIN_API_KEY: ADMIN_KEY,
     LOG_LEVEL: 'warn',
     LOG_REQUESTS: 'false',
+    // The engine scripts/test-env.sh started, so that readiness sees one; tests may name another.
+    DOCKER_HOST: process.env.E2E_DOCKER_HOST,
     ...environment,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });

@@ -76,3 +76,11 @@ export class ForbiddenError extends DomainError {
     super('Forbidden', reason);
   }
 }
+
+/** The project's container engine did not answer: the request was fine, the engine is down. */
+export class EngineUnavailableError extends DomainError {
+  readonly status = 503;
+  constructor(reason: string) {
+    super('Container engine unavailable', reason);
+  }
+}

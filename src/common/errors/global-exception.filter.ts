@@ -60,7 +60,7 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
     const { status, body } = toErrorResponse(error);
-    if (status >= 500) {
+    if (status >= 500 && !(error instanceof DomainError)) {
       this.logger.error({
         message: 'Unhandled error',
         requestId: request.id,

@@ -5,7 +5,7 @@ import type { Project } from '../entities/project.entity';
 
 /** A Docker Compose project name: what `com.docker.compose.project` carries. */
 export const PROJECT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
-const DOCKER_HOST_PATTERN = /^(unix|tcp|ssh|npipe|http|https):\/\/\S+$/;
+const DOCKER_HOST_PATTERN = /^(unix|tcp|ssh|http|https):\/\/\S+$/;
 
 /** Fields a project may leave out, on create as on update. */
 class ProjectOptionalFieldsDto {
@@ -19,7 +19,7 @@ class ProjectOptionalFieldsDto {
     description: 'The engine for this project, as DOCKER_HOST reads it; null = the default engine',
   })
   @IsOptional() @IsString() @Length(1, 500)
-  @Matches(DOCKER_HOST_PATTERN, { message: 'dockerHost must be a unix://, tcp://, ssh://, http(s):// or npipe:// address' })
+  @Matches(DOCKER_HOST_PATTERN, { message: 'dockerHost must be a unix://, tcp://, ssh:// or http(s):// address' })
   dockerHost?: string | null;
 }
 
