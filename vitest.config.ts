@@ -47,6 +47,17 @@ export default defineConfig({
       {
         plugins: [swcPlugin],
         test: {
+          // The backup archive and stores against the age CLI and an S3 server on loopback; each file in its own process (RSS figures).
+          name: 'e2e-backups',
+          include: ['test/backups/*.e2e-spec.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        plugins: [swcPlugin],
+        test: {
           // Several service processes on one PostgreSQL database: run with E2E_DATABASE=postgres.
           name: 'e2e-replicas',
           include: ['test/replicas/*.e2e-spec.ts'],

@@ -72,6 +72,7 @@ run_vitest() { # name, then vitest arguments
 
 status=0
 run_vitest unit --project unit || status=1
+run_vitest e2e-backups --project e2e-backups || status=1
 (unset DATABASE_URL; E2E_DATABASE=sqlite run_vitest e2e-sqlite --project e2e) || status=1
 E2E_DATABASE=postgres run_vitest e2e-postgres --project e2e || status=1
 E2E_DATABASE=postgres run_vitest e2e-replicas --project e2e-replicas || status=1

@@ -62,6 +62,8 @@ describe('platform', () => {
           'PUT /api/v1/projects/{id}',
           'DELETE /api/v1/projects/{id}',
           'GET /api/v1/projects/{id}/containers',
+          'GET /api/v1/projects/{id}/backups',
+          'POST /api/v1/projects/{id}/backups/{backupId}/restore',
           'GET /api/v1/api-keys',
           'POST /api/v1/api-keys',
           'DELETE /api/v1/api-keys/{id}',

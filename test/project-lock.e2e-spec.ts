@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TASK_EXECUTORS } from '../src/executors/executors.module';
 import type { ExecutionOutcome, ExecutionRequest, TaskExecutors } from '../src/executors/task-executor';
-import { SchedulerRepository } from '../src/scheduler/scheduler.repository';
+import { ProjectLocksRepository } from '../src/scheduler/project-locks.repository';
 import { Execution } from '../src/tasks/entities/execution.entity';
 import { createProject, createTask } from './support/factories';
 import { startTestApp, type TestApp } from './support/test-app';
@@ -42,7 +42,7 @@ describe('one container-changing run per project', () => {
   });
 
   it('the lock is held by one execution; a lock past its expiry can be taken over', async () => {
-    const locks = t.app.get(SchedulerRepository);
+    const locks = t.app.get(ProjectLocksRepository);
     const now = new Date();
     const later = new Date(now.getTime() + 60_000);
     const project = (await createProject(t.api)).id;

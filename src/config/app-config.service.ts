@@ -5,6 +5,18 @@ import { join, resolve } from 'node:path';
 import type { TaskType } from '../tasks/task-type';
 import { Environment, SECRET_VARIABLES } from './environment';
 
+export interface S3Settings {
+  /** Unset = AWS. */
+  endpoint?: string;
+  region: string;
+  bucket: string;
+  prefix: string;
+  forcePathStyle: boolean;
+  /** Unset = the AWS SDK's default chain (instance roles, ~/.aws). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
 /** Typed, read-only view of the validated environment. */
 @Injectable()
 export class AppConfigService {
@@ -143,6 +155,42 @@ export class AppConfigService {
 
   get containerUpdateSettleMs(): number {
     return this.get('CONTAINER_UPDATE_SETTLE_SECONDS') * 1000;
+  }
+
+  /** The S3 destination; null when no bucket is configured. */
+  get s3(): S3Settings | null {
+    const bucket = this.get('S3_BUCKET');
+    if (!bucket) return null;
+    return {
+      endpoint: this.get('S3_ENDPOINT'),
+      region: this.get('S3_REGION'),
+      bucket,
+      prefix: this.get('S3_PREFIX'),
+      forcePathStyle: this.get('S3_FORCE_PATH_STYLE'),
+      accessKeyId: this.get('S3_ACCESS_KEY_ID'),
+      secretAccessKey: this.get('S3_SECRET_ACCESS_KEY'),
+    };
+  }
+
+  get backupLocalDir(): string {
+    return resolve(this.get('BACKUP_LOCAL_DIR') ?? join(this.dataDir, 'backups'));
+  }
+
+  /** How `encrypt: true` backups are encrypted: recipients win over a passphrase; null = not configured. */
+  get backupEncryption(): { recipients: string[] } | { passphrase: string } | null {
+    const recipients = this.get('BACKUP_AGE_RECIPIENTS');
+    if (recipients.length > 0) return { recipients };
+    const passphrase = this.get('BACKUP_AGE_PASSPHRASE');
+    return passphrase ? { passphrase } : null;
+  }
+
+  /** What decrypts backups for a restore. */
+  get backupDecryption(): { identityFile?: string; passphrase?: string } {
+    return { identityFile: this.get('BACKUP_AGE_IDENTITY_FILE'), passphrase: this.get('BACKUP_AGE_PASSPHRASE') };
+  }
+
+  get backupHelperImage(): string {
+    return this.get('BACKUP_HELPER_IMAGE');
   }
 
   /** Values of the configured secrets (long enough to mask without hitting ordinary words). */

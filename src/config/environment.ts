@@ -137,6 +137,43 @@ export class Environment {
   @IsOptional() @Transform(toInt) @IsInt() @Min(1) @Max(600)
   CONTAINER_UPDATE_SETTLE_SECONDS = 5;
 
+  @IsOptional() @Matches(/^https?:\/\/\S+$/, { message: 'S3_ENDPOINT must be an http(s):// URL (unset = AWS)' })
+  S3_ENDPOINT?: string;
+
+  @IsOptional() @IsString() @Matches(/^[a-z0-9-]{2,40}$/, { message: 'S3_REGION must be a region name like eu-central-1' })
+  S3_REGION = 'us-east-1';
+
+  @IsOptional() @IsString() @Matches(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'S3_BUCKET must be a bucket name' })
+  S3_BUCKET?: string;
+
+  @IsOptional() @IsString() @Matches(/^([^/\s][^\s]*\/)?$/, { message: 'S3_PREFIX must be empty or end with / (e.g. backups/)' })
+  S3_PREFIX = '';
+
+  @IsOptional() @IsString()
+  S3_ACCESS_KEY_ID?: string;
+
+  @IsOptional() @IsString()
+  S3_SECRET_ACCESS_KEY?: string;
+
+  @IsOptional() @Transform(toBool) @IsBoolean()
+  S3_FORCE_PATH_STYLE = false;
+
+  @IsOptional() @IsString()
+  BACKUP_LOCAL_DIR?: string;
+
+  @IsOptional() @Transform(toList) @IsString({ each: true })
+  @Matches(/^age1[02-9ac-hj-np-z]{58}$/, { each: true, message: 'BACKUP_AGE_RECIPIENTS must be a comma-separated list of age X25519 public keys (age1…)' })
+  BACKUP_AGE_RECIPIENTS: string[] = [];
+
+  @IsOptional() @IsString() @MinLength(12, { message: 'BACKUP_AGE_PASSPHRASE must be at least 12 characters' })
+  BACKUP_AGE_PASSPHRASE?: string;
+
+  @IsOptional() @IsString()
+  BACKUP_AGE_IDENTITY_FILE?: string;
+
+  @IsOptional() @IsString() @Matches(/^\S+$/, { message: 'BACKUP_HELPER_IMAGE must be an image reference' })
+  BACKUP_HELPER_IMAGE = 'busybox:1.37';
+
   /** Filled by `validateEnvironment`; not an environment variable. */
   secrets: Partial<Record<(typeof SECRET_VARIABLES)[number], string>> = {};
 }

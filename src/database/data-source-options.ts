@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
+import { Backup } from '../backups/entities/backup.entity';
 import { ApiKey } from '../permissions/entities/api-key.entity';
 import { Project } from '../projects/entities/project.entity';
 import { ProjectLock } from '../scheduler/entities/project-lock.entity';
@@ -11,7 +12,7 @@ import { dialectOf } from './dialect';
 import { postgresMigrations } from './migrations/postgres';
 import { sqliteMigrations } from './migrations/sqlite';
 
-export const ENTITIES = [Project, Task, Execution, ApiKey, SchedulerReplica, ProjectLock];
+export const ENTITIES = [Project, Task, Execution, ApiKey, SchedulerReplica, ProjectLock, Backup];
 
 export interface DatabaseSettings {
   databaseUrl?: string;

@@ -1,18 +1,19 @@
 import { Module } from '@nestjs/common';
+import { BackupsModule } from '../backups/backups.module';
 import { AppConfigService } from '../config/app-config.service';
 import { DockerModule } from '../docker/docker.module';
 import { ProjectsModule } from '../projects/projects.module';
+import { BackupExecutor } from './backup.executor';
 import { ContainerUpdateExecutor } from './container-update.executor';
 import { HealthCheckExecutor } from './health-check.executor';
 import { CUSTOM_EXECUTOR_SETTINGS, CustomTaskExecutor, buildHostEnvironment, type CustomExecutorSettings } from './custom-task.executor';
 import { resolveOsUser } from './os-user';
 import type { TaskExecutors } from './task-executor';
-import { UnavailableExecutor } from './unavailable.executor';
 
 export const TASK_EXECUTORS = Symbol('TaskExecutors');
 
 @Module({
-  imports: [DockerModule, ProjectsModule],
+  imports: [DockerModule, ProjectsModule, BackupsModule],
   providers: [
     {
       provide: CUSTOM_EXECUTOR_SETTINGS,
@@ -33,16 +34,18 @@ export const TASK_EXECUTORS = Symbol('TaskExecutors');
     CustomTaskExecutor,
     ContainerUpdateExecutor,
     HealthCheckExecutor,
+    BackupExecutor,
     {
       provide: TASK_EXECUTORS,
-      inject: [HealthCheckExecutor, ContainerUpdateExecutor, CustomTaskExecutor],
+      inject: [HealthCheckExecutor, BackupExecutor, ContainerUpdateExecutor, CustomTaskExecutor],
       useFactory: (
         healthCheck: HealthCheckExecutor,
+        backup: BackupExecutor,
         containerUpdate: ContainerUpdateExecutor,
         custom: CustomTaskExecutor,
       ): TaskExecutors => ({
         'health-check': healthCheck,
-        backup: new UnavailableExecutor('backup'),
+        backup,
         'container-update': containerUpdate,
         custom,
       }),

@@ -14,7 +14,7 @@ import { ExecutionsRepository, type FinishedExecution } from '../tasks/execution
 import { TasksRepository } from '../tasks/tasks.repository';
 import { ConcurrencyLimiter } from './concurrency-limiter';
 import { CLOCK, type Clock } from './schedule-timers';
-import { SchedulerRepository } from './scheduler.repository';
+import { ProjectLocksRepository } from './project-locks.repository';
 import { SecretMasker } from './secret-masker';
 
 const INTERRUPTED = 'interrupted';
@@ -61,7 +61,7 @@ export class RunsService {
   constructor(
     private readonly executions: ExecutionsRepository,
     private readonly tasks: TasksRepository,
-    private readonly scheduler: SchedulerRepository,
+    private readonly locks: ProjectLocksRepository,
     private readonly config: AppConfigService,
     private readonly metrics: MetricsService,
     private readonly alerts: AlertsService,
@@ -141,7 +141,7 @@ export class RunsService {
     const ids = [...this.active.keys()];
     const expiresAt = new Date(this.clock.now().getTime() + this.config.runLeaseMs);
     await this.executions.renewLeases(ids, expiresAt);
-    await this.scheduler.renewLocks(ids, expiresAt);
+    await this.locks.renewLocks(ids, expiresAt);
     for (const id of await this.executions.findCancelRequested(ids)) {
       this.active.get(id)?.controller.abort('cancelled' satisfies AbortReason);
     }
@@ -247,7 +247,7 @@ export class RunsService {
     } catch (error) {
       outcome = { status: 'failed', result: null, error: describeRunError(error) };
     } finally {
-      if (run.lockedProject) await this.scheduler.unlock(run.lockedProject, execution.id).catch(() => undefined);
+      if (run.lockedProject) await this.locks.unlock(run.lockedProject, execution.id).catch(() => undefined);
     }
     await this.record(execution, task, startedAt, outcome, controller.signal, timeoutSeconds);
   }
@@ -325,7 +325,7 @@ export class RunsService {
           replicaId: this.config.replicaId,
           expiresAt: new Date(this.clock.now().getTime() + this.config.runLeaseMs),
         };
-        while (!(await this.scheduler.tryLock(lock, this.clock.now()))) {
+        while (!(await this.locks.tryLock(lock, this.clock.now()))) {
           await sleep(LOCK_POLL_MS, controller.signal);
           lock.expiresAt = new Date(this.clock.now().getTime() + this.config.runLeaseMs);
         }

@@ -32,6 +32,8 @@ export async function startTestApp(
     LOG_REQUESTS: 'false',
     // The engine scripts/test-env.sh started, so that readiness sees one; tests may name another.
     DOCKER_HOST: process.env.E2E_DOCKER_HOST,
+    // Built locally by scripts/test-env.sh: nothing may be pulled from outside.
+    BACKUP_HELPER_IMAGE: 'localhost/busybox:1',
     ...environment,
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
