@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Execution } from '../src/tasks/entities/execution.entity';
 import { createApiKey, createProject, createTask } from './support/factories';
 import { isolatedDatabase, startTestApp, type TestApp } from './support/test-app';
+import { startWebhook, type TestWebhook } from './support/webhook';
 
 /**
  * Real minutes, so every scenario that needs a slot shares one timeline: tasks are made before
@@ -44,6 +45,9 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number
 
 describe('scheduler (real minutes)', () => {
   const fast = { SCHEDULER_TICK_SECONDS: '1', RUN_LEASE_SECONDS: '5', RECONCILE_INTERVAL_SECONDS: '2' };
+  // ALERT_ON_RUN_FAILURE: failed and timed-out runs and missed slots of every task reach the webhook.
+  let webhook: TestWebhook;
+  const alerting = () => ({ ALERT_WEBHOOK_URL: webhook.url, ALERT_ON_RUN_FAILURE: 'true' });
   let database: Awaited<ReturnType<typeof isolatedDatabase>>;
   let t: TestApp;
   let projectId: string;
@@ -58,8 +62,9 @@ describe('scheduler (real minutes)', () => {
   let catchUpRestart: Promise<void>;
 
   beforeAll(async () => {
+    webhook = await startWebhook();
     database = await isolatedDatabase();
-    t = await startTestApp({ ...fast, ...database.environment });
+    t = await startTestApp({ ...fast, ...alerting(), ...database.environment });
     projectId = (await createProject(t.api)).id;
     // Every task below must exist before B1 and no boundary may pass while they are being made.
     b1 = await nextBoundaryWithRoom(15_000);
@@ -84,7 +89,7 @@ describe('scheduler (real minutes)', () => {
     await first.close();
     catchUpRestart = (async () => {
       await sleepUntil(b1 + 3000);
-      catchUpApp = await startTestApp({ ...fast, ...catchUpDatabase.environment }, { dataDir: catchUpDir });
+      catchUpApp = await startTestApp({ ...fast, ...alerting(), ...catchUpDatabase.environment }, { dataDir: catchUpDir });
     })();
   }, 60_000);
 
@@ -94,6 +99,7 @@ describe('scheduler (real minutes)', () => {
     await t?.close();
     await database?.drop();
     await catchUpDatabase?.drop();
+    await webhook?.close();
   });
 
   describe('manual runs (no waiting for a slot)', () => {
@@ -120,13 +126,6 @@ describe('scheduler (real minutes)', () => {
       const response = await t.api.post(`/api/v1/tasks/${task.id}/run`);
       expect(response.status).toBe(200);
       expect(response.body.execution).toMatchObject({ status: 'failed', error: 'Command exited with code 7', result: { exitCode: 7 } });
-    });
-
-    it('types whose executor is not built yet fail, saying so', async () => {
-      const task = await createTask(t.api, projectId, { type: 'backup', cronExpression: '0 0 1 1 *' });
-      const response = await t.api.post(`/api/v1/tasks/${task.id}/run`);
-      expect(response.body.execution.status).toBe('failed');
-      expect(response.body.execution.error).toMatch(/backup.*not available/);
     });
 
     it('?wait=false answers 202 at once; a second run is 409; cancel stops it', async () => {
@@ -347,6 +346,23 @@ describe('scheduler (real minutes)', () => {
       expect(runs[0]).toMatchObject({ trigger: 'catch-up', scheduledFor: new Date(b1).toISOString(), status: 'success' });
       // B2 came while the restarted replica was up: a normal slot.
       expect(runs.slice(1).map((e) => [e.trigger, e.scheduledFor])).toEqual([['schedule', new Date(b2).toISOString()]]);
+    });
+
+    it('with ALERT_ON_RUN_FAILURE the webhook heard of the skipped slot, the timeouts and the slot missed while down', async () => {
+      const skipped = await webhook.waitFor((a) => a.task.id === ids.overlap);
+      expect(skipped).toMatchObject({
+        event: 'slot.missed',
+        details: { slot: new Date(b2).toISOString(), reason: 'the previous run was still running' },
+      });
+      const timeouts = webhook.received.filter((a) => a.task.id === ids.timeout);
+      expect(timeouts.map((a) => [a.event, a.execution?.status])).toEqual([
+        ['run.failed', 'timeout'],
+        ['run.failed', 'timeout'],
+      ]);
+      const missed = await webhook.waitFor((a) => a.task.id === catchUpTaskId);
+      expect(missed).toMatchObject({ event: 'slot.missed', details: { caughtUpSlot: new Date(b1).toISOString() } });
+      // Successful runs send nothing.
+      expect(webhook.received.filter((a) => a.task.id === ids.tick)).toEqual([]);
     });
 
     it('metrics show runs by type and status, lateness, scheduled tasks and the replica tick', async () => {

@@ -64,6 +64,8 @@ export class BackupExecutor implements TaskExecutor<'backup'> {
     let hooksBeforeRan = false;
     try {
       const inspected = await this.inspectProject(engine, project, request.signal);
+      // Most likely a project id that is not the Compose project name: an empty archive would hide that.
+      if (inspected.length === 0) throw new Error(`Nothing to back up: no containers labelled com.docker.compose.project=${project.id} on ${engine.label}`);
       await this.runHooks('before', config.hooks.before, project, request, output);
       hooksBeforeRan = true;
 

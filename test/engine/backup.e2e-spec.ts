@@ -291,6 +291,7 @@ describe('backups of real volumes', () => {
 describe('backups on a server without S3, keys or identity', () => {
   let t: TestApp;
   let work: string;
+  const projects: string[] = [];
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'backup-bare-'));
@@ -299,11 +300,17 @@ describe('backups on a server without S3, keys or identity', () => {
 
   afterAll(async () => {
     await t?.close();
+    for (const project of projects) await removeProject(testEngine(), project);
     rmSync(work, { recursive: true, force: true });
   });
 
   it('fails runs that need what is not configured, saying which setting, and stores nothing', async () => {
     const project = await createProject(t.api);
+    const empty = await createTask(t.api, project.id, { type: 'backup', backupConfig: { type: 'config', destination: 'local', encrypt: false } });
+    expect((await t.api.post(`/api/v1/tasks/${empty.id}/run`)).body.execution).toMatchObject({
+      status: 'failed',
+      error: `Nothing to back up: no containers labelled com.docker.compose.project=${project.id} on ${testEngine().host}`,
+    });
     const toS3 = await createTask(t.api, project.id, { type: 'backup', backupConfig: { type: 'config', destination: 's3', encrypt: false } });
     const encrypted = await createTask(t.api, project.id, { type: 'backup', backupConfig: { type: 'config', destination: 'local', encrypt: true } });
     expect((await t.api.post(`/api/v1/tasks/${toS3.id}/run`)).body.execution).toMatchObject({
@@ -319,6 +326,8 @@ describe('backups on a server without S3, keys or identity', () => {
 
   it('answers restore requests with clear errors: unknown project or backup (404), read-only key (403)', async () => {
     const project = await createProject(t.api);
+    projects.push(project.id);
+    await createProjectContainer(testEngine(), project.id, { name: uniqueName('app') });
     const plain = await createTask(t.api, project.id, { type: 'backup', backupConfig: { type: 'config', destination: 'local', encrypt: false } });
     const { backupId } = (await t.api.post(`/api/v1/tasks/${plain.id}/run`)).body.execution.result;
     expect((await t.api.post(`/api/v1/projects/${project.id}/backups/backup-0000000000000000/restore`)).body).toEqual({

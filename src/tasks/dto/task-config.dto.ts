@@ -59,11 +59,11 @@ export class HealthCheckConfigDto {
 }
 
 export class BackupRetentionDto {
-  @ApiPropertyOptional({ minimum: 1, maximum: 10000, description: 'Keep the newest N backups of this task', example: 7 })
+  @ApiPropertyOptional({ minimum: 1, maximum: 10000, description: 'Keep the newest N backups this task made of its project (the new one included); applied after a verified success', example: 7 })
   @IsOptionalNotNull() @IsInt() @Min(1) @Max(10_000)
   keepLast?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 36500, description: 'Delete backups older than this', example: 30 })
+  @ApiPropertyOptional({ minimum: 1, maximum: 36500, description: "Delete this task's backups of its project older than this; applied after a verified success", example: 30 })
   @IsOptionalNotNull() @IsInt() @Min(1) @Max(36_500)
   maxAgeDays?: number;
 }
@@ -101,7 +101,7 @@ export class BackupConfigDto {
   @IsOptionalNotNull() @IsBoolean()
   encrypt?: boolean;
 
-  @ApiPropertyOptional({ default: false, description: 'Stop the project\'s containers during the copy; they are always started again' })
+  @ApiPropertyOptional({ default: false, description: "Stop the project's running containers during the copy (after the before hooks); they are always started again, also after a failure or a crash" })
   @IsOptionalNotNull() @IsBoolean()
   stopContainers?: boolean;
 
