@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { ConflictError, DomainError, NotFoundError } from '../common/errors/domain-errors';
 import { AppConfigService } from '../config/app-config.service';
-import { engineError, type Engine } from '../docker/docker-engines';
+import { describeEngineFailure, engineError, type Engine } from '../docker/docker-engines';
+import { pullImage } from '../docker/image-pull';
 import { ProjectContainers } from '../docker/project-containers';
 import { canAccessProject, type Principal } from '../permissions/principal';
 import { ProjectsRepository } from '../projects/projects.repository';
@@ -167,23 +168,19 @@ export class BackupsService {
   /** Before anything is stopped: a helper image that cannot be had fails the restore with nothing changed. */
   private async ensureImage(engine: Engine, image: string): Promise<void> {
     try {
-      try {
-        await engine.docker.getImage(image).inspect();
-        return;
-      } catch (error) {
-        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-      }
-      const stream = await engine.docker.pull(image);
-      const events = await new Promise<Array<{ error?: string }>>((resolve, reject) =>
-        engine.docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: string }>) => (error ? reject(error) : resolve(output))),
-      );
-      const failed = events.find((event) => event.error);
-      if (failed) throw new Error(failed.error);
+      await engine.docker.getImage(image).inspect();
+      return;
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw engineError(engine, error);
+    }
+    try {
+      await pullImage(engine.docker, image);
     } catch (error) {
       const mapped = engineError(engine, error);
       if (mapped instanceof DomainError) throw mapped;
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new RestoreFailedError(`the helper image ${image} (BACKUP_HELPER_IMAGE) could not be pulled; nothing was changed: ${reason}`);
+      throw new RestoreFailedError(
+        `the helper image ${image} (BACKUP_HELPER_IMAGE) could not be pulled; nothing was changed: ${describeEngineFailure(engine, error)}`,
+      );
     }
   }
 }
@@ -197,7 +194,7 @@ function manifestMounts(manifest: Record<string, unknown>): ManifestMount[] {
 function mapEngineError(engine: Engine, error: unknown): unknown {
   const mapped = engineError(engine, error);
   if (mapped instanceof DomainError) return mapped;
-  const message = (error as { json?: { message?: unknown } } | null)?.json?.message;
-  const reason = typeof message === 'string' ? message : error instanceof Error ? error.message : String(error);
-  return new RestoreFailedError(`after the archive was verified, writing the mounts failed (they may be partly restored; run the restore again): ${reason}`);
+  return new RestoreFailedError(
+    `after the archive was verified, writing the mounts failed (they may be partly restored; run the restore again): ${describeEngineFailure(engine, error)}`,
+  );
 }

@@ -7,7 +7,6 @@ import {
   originalNameOf,
   pinnedByDigest,
   planRecreate,
-  pullError,
   sameImageId,
 } from './container-recreate';
 
@@ -76,12 +75,6 @@ describe('image references', () => {
     expect(createdFromImageId('app:stable', `sha256:${ID}`)).toBe(false);
     expect(sameImageId(ID, `sha256:${ID}`)).toBe(true);
     expect(sameImageId(`sha256:${ID}`, 'sha256:other')).toBe(false);
-  });
-
-  it('finds the error a pull reports inside its progress stream', () => {
-    expect(pullError([{ error: undefined }, {}])).toBeNull();
-    expect(pullError([{}, { errorDetail: { message: 'manifest unknown' }, error: 'manifest unknown (short)' }])).toBe('manifest unknown');
-    expect(pullError([{ error: 'denied' }])).toBe('denied');
   });
 
   it('knows whether a container has a healthcheck', () => {

@@ -28,15 +28,6 @@ export function createdFromImageId(reference: string, imageId: string): boolean 
   return /^[0-9a-f]{12,64}$/.test(candidate) && bareId(imageId).startsWith(candidate);
 }
 
-/** Pull failures come as events inside a 200 stream, not as an HTTP error. */
-export function pullError(events: ReadonlyArray<{ error?: unknown; errorDetail?: { message?: unknown } }>): string | null {
-  for (const event of events) {
-    const message = event.errorDetail?.message ?? event.error;
-    if (message) return typeof message === 'string' ? message : JSON.stringify(message);
-  }
-  return null;
-}
-
 export interface RecreatePlan {
   /** Everything but the name and the networks other than `primaryNetwork`. */
   create: Docker.ContainerCreateOptions;

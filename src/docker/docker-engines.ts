@@ -47,6 +47,18 @@ export function engineError(engine: Engine, error: unknown): unknown {
   return new EngineUnavailableError(`cannot reach the container engine at ${engine.label} (${code})`);
 }
 
+/**
+ * One line for an execution's error or a response: which engine did not answer, the engine's
+ * own message where it gave one (dockerode keeps it in `json.message`), else the error's.
+ */
+export function describeEngineFailure(engine: Engine, error: unknown): string {
+  const mapped = engineError(engine, error);
+  if (mapped instanceof EngineUnavailableError) return `${mapped.message}: ${String(mapped.details)}`;
+  const engineMessage = (error as { json?: { message?: unknown } } | null)?.json?.message;
+  const message = typeof engineMessage === 'string' ? engineMessage : error instanceof Error ? error.message : String(error);
+  return message.replace(/\s+/g, ' ').trim();
+}
+
 /** Clients for the default engine (DOCKER_HOST) and for projects that name another one. */
 @Injectable()
 export class DockerEngines {

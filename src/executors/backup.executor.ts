@@ -9,7 +9,7 @@ import { Backup } from '../backups/entities/backup.entity';
 import { newId } from '../common/ids';
 import { AppConfigService } from '../config/app-config.service';
 import { execInContainer } from '../docker/container-exec';
-import { engineError, type Engine } from '../docker/docker-engines';
+import { describeEngineFailure, engineError, type Engine } from '../docker/docker-engines';
 import { ProjectContainers, type ProjectRef } from '../docker/project-containers';
 import { ProjectsRepository } from '../projects/projects.repository';
 import type { BackupConfig, BackupHook } from '../tasks/task-config';
@@ -146,7 +146,7 @@ export class BackupExecutor implements TaskExecutor<'backup'> {
       }
       return { status: 'success', result, output: outcomeOutput };
     } catch (error) {
-      const reason = error instanceof HookFailedError ? error.message : describe(engine, error);
+      const reason = error instanceof HookFailedError ? error.message : describeEngineFailure(engine, error);
       return { status: 'failed', result: null, error: reason, ...(hasOutput(output) && { output }) };
     } finally {
       // Whatever happened: the containers that were running run again, and `after` hooks undo what `before` did.
@@ -183,7 +183,7 @@ export class BackupExecutor implements TaskExecutor<'backup'> {
         await engine.docker.getContainer(name).start();
       } catch (error) {
         // 304: already running.
-        if ((error as { statusCode?: number }).statusCode !== 304) problems.push(`${name}: ${describe(engine, error)}`);
+        if ((error as { statusCode?: number }).statusCode !== 304) problems.push(`${name}: ${describeEngineFailure(engine, error)}`);
       }
     }
     if (problems.length > 0) throw new Error(`could not start again ${problems.join('; ')}`);
@@ -306,12 +306,4 @@ function manifestEntry(info: Docker.ContainerInspectInfo) {
 
 function hasOutput(output: ExecutionOutput): boolean {
   return output.stdout.length > 0 || output.stderr.length > 0;
-}
-
-function describe(engine: Engine, error: unknown): string {
-  const mapped = engineError(engine, error);
-  if (mapped instanceof Error && 'details' in mapped && typeof mapped.details === 'string') return `${mapped.message}: ${mapped.details}`;
-  const engineMessage = (error as { json?: { message?: unknown } } | null)?.json?.message;
-  if (typeof engineMessage === 'string') return engineMessage;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type Docker from 'dockerode';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { EngineUnavailableError } from '../common/errors/domain-errors';
 import { AppConfigService } from '../config/app-config.service';
 import {
   backupNameOf,
@@ -10,11 +9,11 @@ import {
   originalNameOf,
   pinnedByDigest,
   planRecreate,
-  pullError,
   sameImageId,
   type RecreatePlan,
 } from '../docker/container-recreate';
-import { engineError, type Engine } from '../docker/docker-engines';
+import { describeEngineFailure, type Engine } from '../docker/docker-engines';
+import { pullImage } from '../docker/image-pull';
 import { ProjectContainers, type ProjectContainer } from '../docker/project-containers';
 import { ProjectsRepository } from '../projects/projects.repository';
 import type { AbortReason, ExecutionOutcome, ExecutionRequest, TaskExecutor } from './task-executor';
@@ -69,12 +68,8 @@ export class ContainerUpdateExecutor implements TaskExecutor<'container-update'>
 
     const project = await this.projects.findById(request.task.projectId);
     if (!project) return { status: 'failed', result: null, error: `Project ${request.task.projectId} no longer exists` };
-    let engine: Engine;
-    try {
-      engine = this.containers.engineOf(project);
-    } catch (error) {
-      return { status: 'failed', result: null, error: describeError(error) };
-    }
+    // An address the engine cannot be reached at throws: the runner records its reason.
+    const engine = this.containers.engineOf(project);
 
     await request.lockProject();
     let containers: ProjectContainer[];
@@ -174,15 +169,7 @@ export class ContainerUpdateExecutor implements TaskExecutor<'container-update'>
   private async latestImage(engine: Engine, reference: string, pull: boolean, signal: AbortSignal): Promise<LatestImage> {
     const { docker } = engine;
     try {
-      if (pull) {
-        const stream = await docker.pull(reference, { abortSignal: signal });
-        const events = await new Promise<Array<{ error?: unknown; errorDetail?: { message?: unknown } }>>((resolve, reject) =>
-          docker.modem.followProgress(stream, (error: Error | null, output: Array<{ error?: unknown }>) => (error ? reject(error) : resolve(output))),
-        );
-        signal.throwIfAborted();
-        const failure = pullError(events);
-        if (failure !== null) return { error: `pull failed: ${oneLine(failure)}` };
-      }
+      if (pull) await pullImage(docker, reference, signal);
       const image = await docker.getImage(reference).inspect();
       return { id: image.Id };
     } catch (error) {
@@ -333,22 +320,15 @@ export class ContainerUpdateExecutor implements TaskExecutor<'container-update'>
   /** One line for people: the engine's own message where it gave one, and why the run stopped when it did. */
   private describe(engine: Engine, error: unknown, signal?: AbortSignal): string {
     if (signal?.aborted) return stoppedBy(signal);
-    return describeError(engineError(engine, error));
+    return describeEngineFailure(engine, error);
   }
 }
 
-function describeError(error: unknown): string {
-  if (error instanceof EngineUnavailableError) return oneLine(`${error.message}: ${String(error.details)}`);
-  const engineMessage = (error as { json?: { message?: unknown } } | null)?.json?.message;
-  if (typeof engineMessage === 'string') return oneLine(engineMessage);
-  return oneLine(error instanceof Error ? error.message : String(error));
-}
 
 function stoppedBy(signal: AbortSignal): string {
   return STOPPED_BY[signal.reason as AbortReason] ?? 'the run was stopped';
 }
 
-const oneLine = (text: string): string => text.replace(/\s+/g, ' ').trim();
 
 /** For `.catch`: an engine answer with this status means the step was already done. */
 function unlessStatus(status: number) {
