@@ -115,7 +115,13 @@ export class BackupExecutor implements TaskExecutor<'backup'> {
         encrypted: encryption !== undefined,
         volumes: mounts.map((mount) => mount.name),
       });
-      await this.backups.insert(backup);
+      try {
+        await this.backups.insert(backup);
+      } catch (error) {
+        // An object nobody lists would never be restored nor retired: it goes too.
+        await store.delete(key).catch(() => undefined);
+        throw error;
+      }
 
       const restarted = await this.startAgain(engine, stopped);
       stopped = [];
