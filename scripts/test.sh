@@ -67,7 +67,10 @@ npm run build --silent
 run_vitest() { # name, then vitest arguments
   local name=$1; shift
   say "Tests: $name"
-  npx vitest run "$@" --reporter=default --reporter=json --outputFile="$results_dir/$name.json"
+  local code=0
+  npx vitest run "$@" --reporter=default --reporter=json --outputFile="$results_dir/$name.json" || code=$?
+  echo "$code" >"$results_dir/$name.exit"
+  return "$code"
 }
 
 status=0
@@ -79,13 +82,16 @@ E2E_DATABASE=postgres run_vitest e2e-replicas --project e2e-replicas || status=1
 (unset DATABASE_URL; E2E_DATABASE=sqlite run_vitest e2e-engine-sqlite --project e2e-engine) || status=1
 E2E_DATABASE=postgres run_vitest e2e-engine-postgres --project e2e-engine || status=1
 
-# One closing line for the whole run; a suite that failed to load counts as a failure.
+# One closing line for the whole run; a suite that failed to load, or that Vitest failed for an
+# error outside any test (an uncaught exception, say), counts as a failure.
 node -e '
   const fs = require("fs"); const path = require("path");
   let passed = 0, failed = 0;
-  for (const file of fs.readdirSync(process.argv[1]).sort()) {
+  for (const file of fs.readdirSync(process.argv[1]).filter((name) => name.endsWith(".json")).sort()) {
     const report = JSON.parse(fs.readFileSync(path.join(process.argv[1], file), "utf8"));
-    const broken = !report.success && report.numFailedTests === 0 ? 1 : 0;
+    const exitFile = path.join(process.argv[1], file.replace(/\.json$/, ".exit"));
+    const exitCode = fs.existsSync(exitFile) ? Number(fs.readFileSync(exitFile, "utf8")) : 0;
+    const broken = (!report.success || exitCode !== 0) && report.numFailedTests === 0 ? 1 : 0;
     passed += report.numPassedTests;
     failed += report.numFailedTests + broken;
     console.log(`${file.replace(/\.json$/, "")}: ${report.numPassedTests} passed, ${report.numFailedTests + broken} failed`);

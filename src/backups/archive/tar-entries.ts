@@ -40,11 +40,14 @@ export function addEntry(pack: Pack, header: TarHeader, content?: Buffer | Async
   const entryHeader = writableHeader(header);
   return new Promise((resolve, reject) => {
     const done = (error?: Error | null) => (error ? reject(error) : resolve());
+    // An entry is destroyed with the pack (the consumer gone, say) and emits that error: it must
+    // have a listener, or it would be an uncaught exception. `done` reports it too.
     if (content === undefined || Buffer.isBuffer(content)) {
-      pack.entry(entryHeader, content ?? Buffer.alloc(0), done);
+      pack.entry(entryHeader, content ?? Buffer.alloc(0), done).on('error', reject);
       return;
     }
     const sink = pack.entry(entryHeader, done);
+    sink.on('error', reject);
     copyInto(content, sink).catch((error: unknown) => {
       const failure = error instanceof Error ? error : new Error(String(error));
       // Destroying the entry destroys the whole pack: a half-written entry cannot be taken back.
